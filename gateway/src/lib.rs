@@ -1,1 +1,18 @@
+//! Switchboard data plane: one MCP endpoint in front of many MCP servers.
+//!
+//! A request flows `server` (HTTP transports, sessions, guards) → `server::dispatch`
+//! (MCP methods) → `routes` (which target owns a name) → `upstream` (the MCP client
+//! shared with `sync`). Catalogs (`catalog`) are produced by `sync` and loaded by the
+//! gateway; it never asks an upstream what it offers while serving a list.
 
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod jsonrpc;
+pub mod naming;
+pub mod protocol;
+pub mod routes;
+pub mod server;
+pub mod sync;
+pub mod telemetry;
+pub mod upstream;
