@@ -73,10 +73,11 @@ def test_unknown_method_in_a_session_is_method_not_found(gateway, session):
 
 
 def test_unknown_method_stateless_is_method_not_found(gateway):
+    """2026-07-28 maps METHOD_NOT_FOUND to HTTP 404 (as mcp 2.3.0's server does)."""
     headers, body = modern_request("no/such_method", msg_id=4)
     with http_client() as http:
         response = http.post(gateway.url, json=body, headers=headers)
-    assert response.status_code == 200, (response.status_code, response.text)
+    assert response.status_code == 404, (response.status_code, response.text)
     answer = rpc_body(response)
     assert answer["id"] == 4 and answer["error"]["code"] == -32601, answer
 
