@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 
 import pytest
-from harness import Launcher
+from harness import SUMMARIES, Launcher
 
 
 @pytest.fixture
@@ -22,3 +22,10 @@ def module_launcher(tmp_path_factory, request) -> Iterator[Launcher]:
         yield started
     finally:
         started.stop_all()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SUMMARIES:
+        terminalreporter.section("suite summaries")
+        for line in SUMMARIES:
+            terminalreporter.write_line(line)

@@ -36,6 +36,9 @@ LATEST_LEGACY_VERSION = "2025-11-25"
 MODERN_VERSION = "2026-07-28"
 
 
+SUMMARIES: list[str] = []  # printed at the end of the pytest run (see conftest.py)
+
+
 def require(path: Path, hint: str = INSTALL_HINT) -> Path:
     if not path.exists():
         pytest.fail(f"{path} not found: {hint}", pytrace=False)

@@ -11,8 +11,8 @@ import re
 import subprocess
 
 import pytest
-from harness import (NODE_MODULES, REPO, connect, gateway_doc, list_all, node22, require, run,
-                     target_doc, text_of)
+from harness import (NODE_MODULES, REPO, SUMMARIES, connect, gateway_doc, list_all, node22,
+                     require, run, target_doc, text_of)
 
 BASELINE = REPO / "tests" / "conformance" / "expected-failures.yaml"
 RESULT_DIR = re.compile(r"^server-(.+)-\d{4}-\d{2}-\d{2}T[\d-]+Z$")
@@ -51,8 +51,9 @@ def summarize(label, scenarios):
     passed = len(scenarios) - len(failing)
     checks_passed = sum(p for p, _ in scenarios.values())
     checks_failed = sum(f for _, f in scenarios.values())
-    print(f"\n{label}: {passed}/{len(scenarios)} scenarios passed "
-          f"({checks_passed} checks passed, {checks_failed} failed); failing: {failing or 'none'}")
+    SUMMARIES.append(f"conformance {label}: {passed}/{len(scenarios)} scenarios passed "
+                     f"({checks_passed} checks passed, {checks_failed} failed); "
+                     f"failing: {', '.join(failing) or 'none'}")
     return failing
 
 

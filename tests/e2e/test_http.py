@@ -99,7 +99,8 @@ def test_streamable_and_stateless_clients_see_the_same_tools(gateway):
         listings = []
         for mode in ("legacy", "2026-07-28"):
             async with connect(gateway.url, mode) as client:
-                listings.append(sorted((t.name, str(t.input_schema)) for t in await list_all(client, "tools")))
+                tools = await list_all(client, "tools")
+                listings.append(sorted((t.name, str(t.input_schema)) for t in tools))
         return listings
 
     legacy, modern = run(scenario())
