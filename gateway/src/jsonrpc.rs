@@ -110,13 +110,15 @@ impl Message {
             return Err(RpcError::new(INVALID_REQUEST, "jsonrpc must be \"2.0\""));
         }
         let id = object.remove("id");
-        if let Some(id) = &id {
-            if !(id.is_string() || id.is_i64() || id.is_u64()) {
-                return Err(RpcError::new(
-                    INVALID_REQUEST,
-                    "id must be a string or an integer",
-                ));
-            }
+        // `null` is allowed only on responses: servers use it when no id could be read.
+        let is_response = !object.contains_key("method");
+        if let Some(id) = &id
+            && !(id.is_string() || id.is_i64() || id.is_u64() || (is_response && id.is_null()))
+        {
+            return Err(RpcError::new(
+                INVALID_REQUEST,
+                "id must be a string or an integer",
+            ));
         }
         match object.remove("method") {
             Some(Value::String(method)) => {
@@ -207,6 +209,7 @@ mod tests {
             json!({"id":1,"method":"x"}),
             json!({"jsonrpc":"1.0","id":1,"method":"x"}),
             json!({"jsonrpc":"2.0","id":{"a":1},"method":"x"}),
+            json!({"jsonrpc":"2.0","id":null,"method":"x"}),
             json!({"jsonrpc":"2.0","id":1,"method":7}),
             json!({"jsonrpc":"2.0","id":1,"method":"x","params":"s"}),
         ] {

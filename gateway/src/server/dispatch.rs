@@ -37,6 +37,7 @@ pub(super) async fn dispatch(
     method: &str,
     params: Value,
 ) -> Result<Value, RpcError> {
+    tracing::debug!(method, era = ?context.era, version = %context.protocol_version, "request");
     let result = match method {
         "ping" => Ok(json!({})),
         "server/discover" if context.era == Era::Modern => Ok(discover(snapshot)),
@@ -266,7 +267,7 @@ async fn call_tool(snapshot: &Snapshot, params: Value) -> Result<Value, RpcError
         // The upstream's own protocol answer (e.g. invalid arguments) passes through.
         Err(UpstreamError::Rpc { error, .. }) => {
             tracing::info!(tool = %name, target = %target, elapsed_ms, outcome = "rpc_error", code = error.code, "tools/call");
-            Err(error)
+            Err(*error)
         }
         Err(error) => {
             tracing::warn!(tool = %name, target = %target, elapsed_ms, outcome = error.kind(), %error, "tools/call");
@@ -280,7 +281,7 @@ async fn call_tool(snapshot: &Snapshot, params: Value) -> Result<Value, RpcError
 /// For reads and prompts there is no `isError`: upstream failures are JSON-RPC errors.
 fn forward_error(error: UpstreamError) -> RpcError {
     match error {
-        UpstreamError::Rpc { error, .. } => error,
+        UpstreamError::Rpc { error, .. } => *error,
         other => RpcError::new(INTERNAL_ERROR, other.to_string()),
     }
 }

@@ -236,13 +236,12 @@ fn check_envelope(headers: &HeaderMap, method: &str, params: &Value) -> Result<S
     if header(headers, protocol::HEADER_METHOD) != Some(method) {
         return Err(mismatch("Mcp-Method"));
     }
-    if let Some(key) = protocol::name_param(method) {
-        if let Some(body_value) = params.get(key).and_then(Value::as_str) {
-            let sent =
-                header(headers, protocol::HEADER_NAME).and_then(protocol::decode_header_value);
-            if sent.as_deref() != Some(body_value) {
-                return Err(mismatch("Mcp-Name"));
-            }
+    if let Some(key) = protocol::name_param(method)
+        && let Some(body_value) = params.get(key).and_then(Value::as_str)
+    {
+        let sent = header(headers, protocol::HEADER_NAME).and_then(protocol::decode_header_value);
+        if sent.as_deref() != Some(body_value) {
+            return Err(mismatch("Mcp-Name"));
         }
     }
     let Some(version) = version.as_str() else {

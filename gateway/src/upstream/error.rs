@@ -8,14 +8,21 @@ pub enum UpstreamError {
     Unreachable { target: String, reason: String },
     #[error("target {target} did not answer within {seconds} s")]
     Timeout { target: String, seconds: u64 },
-    #[error("target {target} answered HTTP {status}")]
-    Http { target: String, status: u16 },
+    #[error("target {target} answered HTTP {status}{}", if detail.is_empty() { String::new() } else { format!(": {detail}") })]
+    Http {
+        target: String,
+        status: u16,
+        detail: String,
+    },
     #[error("target {target} sent an invalid response: {reason}")]
     Malformed { target: String, reason: String },
     #[error("target {target} does not speak a supported MCP version: {reason}")]
     Protocol { target: String, reason: String },
     #[error("target {target} answered with an error: {error}")]
-    Rpc { target: String, error: RpcError },
+    Rpc {
+        target: String,
+        error: Box<RpcError>,
+    },
 }
 
 impl UpstreamError {

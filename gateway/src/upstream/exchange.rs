@@ -26,6 +26,16 @@ pub(super) struct Exchange<'a> {
 /// How much of an error body is read to look for a JSON-RPC error.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
+/// The first 200 characters of a body, whitespace folded, for error messages.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match folded.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}...", &folded[..cut]),
+        None => folded,
+    }
+}
+
 impl Exchange<'_> {
     fn post(
         &self,
@@ -109,19 +119,31 @@ impl Exchange<'_> {
         &self,
         body: &Value,
         headers: &[(String, String)],
+        session: Option<&str>,
     ) -> Result<(), UpstreamError> {
-        let response = self
-            .post(body, headers, None)
+        let mut response = self
+            .post(body, headers, session)
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;
         if response.status().is_success() {
             Ok(())
         } else {
-            Err(UpstreamError::Http {
-                target: self.target.to_owned(),
-                status: response.status().as_u16(),
-            })
+            Err(self.http_error(&mut response).await)
+        }
+    }
+
+    /// An HTTP error with the start of the upstream's explanation, on one line.
+    async fn http_error(&self, response: &mut reqwest::Response) -> UpstreamError {
+        let status = response.status().as_u16();
+        let body = self
+            .read_body(response, ERROR_BODY_LIMIT)
+            .await
+            .unwrap_or_default();
+        UpstreamError::Http {
+            target: self.target.to_owned(),
+            status,
+            detail: excerpt(&body),
         }
     }
 
@@ -162,6 +184,7 @@ impl Exchange<'_> {
             return Err(UpstreamError::Http {
                 target: self.target.to_owned(),
                 status: status.as_u16(),
+                detail: excerpt(&body),
             });
         }
         if content_type.starts_with("text/event-stream") {

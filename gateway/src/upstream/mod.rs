@@ -229,7 +229,7 @@ impl UpstreamClient {
             Outcome::Response(Err(error)) => {
                 return Err(UpstreamError::Rpc {
                     target: self.inner.target.clone(),
-                    error,
+                    error: Box::new(error),
                 });
             }
             Outcome::Accepted | Outcome::SessionGone => {
@@ -268,7 +268,11 @@ impl UpstreamClient {
         };
         let initialized = jsonrpc::notification("notifications/initialized", Value::Null);
         self.exchange()
-            .notify(&initialized, &handshake_headers(&connection))
+            .notify(
+                &initialized,
+                &handshake_headers(&connection),
+                connection.session_id.as_deref(),
+            )
             .await?;
         Ok(connection)
     }
@@ -341,7 +345,7 @@ impl UpstreamClient {
                 Outcome::Response(Err(error)) => {
                     return Err(UpstreamError::Rpc {
                         target: self.inner.target.clone(),
-                        error,
+                        error: Box::new(error),
                     });
                 }
                 Outcome::SessionGone if attempt == 0 => {
@@ -371,7 +375,8 @@ impl UpstreamClient {
         let headers = handshake_headers(&connection);
         let _ = tokio::time::timeout(
             Duration::from_secs(5),
-            self.exchange().notify(&note, &headers),
+            self.exchange()
+                .notify(&note, &headers, connection.session_id.as_deref()),
         )
         .await;
     }
