@@ -224,14 +224,14 @@ class Launcher:
                 return chosen, process
         raise AssertionError(f"{name} exited before listening:\n{process.log()}")
 
-    def fixture(self, script: str, *args: str, name: str | None = None,
-                port: int | None = None) -> Upstream:
+    def fixture(self, script: str, *args: str, name: str | None = None, port: int | None = None,
+                env: dict[str, str] | None = None) -> Upstream:
         """Start tests/fixtures/SCRIPT --port P (a FastMCP server or a fake) on a free port."""
         require(FIXTURES / script)
         name = name or script.removesuffix(".py")
         port, process = self._serve_on_free_port(
             name, lambda p: [sys.executable, str(FIXTURES / script), "--port", str(p), *args],
-            port=port)
+            env_for=lambda p: env or {}, port=port)
         path = "/sse" if "sse" in args else "/mcp"
         return Upstream(name, port, process, path)
 

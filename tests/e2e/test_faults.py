@@ -1,6 +1,8 @@
 """Upstream faults: each failing call is a CallToolResult with isError and a message naming the
 target, and a healthy target of the same gateway keeps serving right after."""
 
+import asyncio
+
 import pytest
 from harness import connect, free_port, gateway_doc, list_all, run, target_doc, text_of
 from mcp.shared.exceptions import MCPError
@@ -35,6 +37,31 @@ def test_upstream_killed_mid_run(launcher, mode):
 
     flaky.process.kill()
     assert_tool_error_naming(call(gw.url, "flaky___get_item", {"item_id": "1"}, mode), "flaky")
+    assert_healthy(gw)
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_upstream_killed_during_a_call(launcher, tmp_path, mode):
+    mark = tmp_path / "slow-calls"
+    sluggish = launcher.fixture("slow_server.py", name="sluggish",
+                                env={"SLOW_SERVER_MARK": str(mark)})
+    catalog = launcher.fixture("catalog_server.py")
+    gw = launcher.gateway([gateway_doc(), target_doc("sluggish", sluggish.url),
+                           target_doc("catalog", catalog.url)])
+
+    async def scenario():
+        async with connect(gw.url, mode) as client:
+            call = asyncio.create_task(
+                client.call_tool("sluggish___slow_echo", {"text": "x", "seconds": 120}))
+            deadline = asyncio.get_running_loop().time() + 20
+            while not mark.exists():  # wait until the upstream is inside the call
+                assert asyncio.get_running_loop().time() < deadline, "call never reached upstream"
+                assert not call.done(), call.result()
+                await asyncio.sleep(0.05)
+            sluggish.process.kill()
+            return await asyncio.wait_for(call, 20)
+
+    assert_tool_error_naming(run(scenario()), "sluggish")
     assert_healthy(gw)
 
 
