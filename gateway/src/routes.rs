@@ -204,6 +204,19 @@ impl RouteTable {
             .map(|t| t.target.clone())
     }
 
+    /// The target whose resource template is exactly `template` (completion requests
+    /// name the template, not a URI), or that serves `template` as a URI.
+    pub fn resource_template_owner(&self, template: &str) -> Option<Arc<str>> {
+        self.template_definitions
+            .iter()
+            .zip(&self.templates)
+            .find(|(definition, _)| {
+                definition.get("uriTemplate").and_then(Value::as_str) == Some(template)
+            })
+            .map(|(_, t)| t.target.clone())
+            .or_else(|| self.resource_owner(template))
+    }
+
     pub fn collisions(&self) -> &[Collision] {
         &self.collisions
     }

@@ -5,12 +5,13 @@ use std::time::Instant;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
 
 use super::Snapshot;
 use crate::jsonrpc::{INTERNAL_ERROR, RpcError};
 use crate::protocol::{self, Era};
 use crate::routes::Listed;
-use crate::upstream::UpstreamError;
+use crate::upstream::{CallOptions, UpstreamError};
 
 /// MCP's code for an unknown resource URI.
 const RESOURCE_NOT_FOUND: i64 = -32002;
@@ -20,6 +21,8 @@ const RESOURCE_NOT_FOUND: i64 = -32002;
 pub(super) struct CallContext {
     pub era: Era,
     pub protocol_version: String,
+    /// Set when the client reads an event stream: upstream notifications go there.
+    pub relay: Option<mpsc::Sender<Value>>,
 }
 
 pub(super) fn server_info() -> Value {
@@ -27,7 +30,7 @@ pub(super) fn server_info() -> Value {
 }
 
 pub(super) fn capabilities() -> Value {
-    json!({"tools": {"listChanged": false}, "resources": {}, "prompts": {}})
+    json!({"tools": {"listChanged": false}, "resources": {}, "prompts": {}, "completions": {}})
 }
 
 /// Answers one request. Errors are JSON-RPC errors; tool failures are results.
@@ -65,8 +68,9 @@ pub(super) async fn dispatch(
             "resourceTemplates",
             snapshot.routes.resource_templates().iter(),
         ),
-        "tools/call" => call_tool(snapshot, params).await,
+        "tools/call" => call_tool(snapshot, params, context).await,
         "prompts/get" => get_prompt(snapshot, params).await,
+        "completion/complete" => complete(snapshot, params).await,
         "resources/read" => read_resource(snapshot, params).await,
         "logging/setLevel" if context.era == Era::Handshake => Ok(json!({})),
         _ => Err(RpcError::method_not_found(method)),
@@ -152,8 +156,9 @@ fn list<'a>(
     Ok(Value::Object(result))
 }
 
-/// Params as the upstream should see them: its own names, no client envelope.
-fn upstream_params(params: Value, rename: Option<(&str, &str)>) -> Value {
+/// Params as the upstream should see them: its own names, no client envelope, and a
+/// progress token only when progress can be relayed back.
+fn upstream_params(params: Value, rename: Option<(&str, &str)>, relayed: bool) -> Value {
     let mut params = match params {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -166,10 +171,11 @@ fn upstream_params(params: Value, rename: Option<(&str, &str)>) -> Value {
             protocol::META_PROTOCOL_VERSION,
             protocol::META_CLIENT_CAPABILITIES,
             protocol::META_CLIENT_INFO,
-            // Progress is not relayed yet; don't invite the upstream to send it.
-            "progressToken",
         ] {
             meta.remove(key);
+        }
+        if !relayed {
+            meta.remove("progressToken");
         }
         if meta.is_empty() {
             params.remove("_meta");
@@ -236,7 +242,11 @@ fn param_headers(tool: &Listed, arguments: Option<&Value>) -> Vec<(String, Strin
         .collect()
 }
 
-async fn call_tool(snapshot: &Snapshot, params: Value) -> Result<Value, RpcError> {
+async fn call_tool(
+    snapshot: &Snapshot,
+    params: Value,
+    context: &CallContext,
+) -> Result<Value, RpcError> {
     let name = name_param(&params, "name", "tools/call")?.to_owned();
     let tool = snapshot
         .routes
@@ -248,12 +258,22 @@ async fn call_tool(snapshot: &Snapshot, params: Value) -> Result<Value, RpcError
             "target {target} is not configured on this gateway"
         )));
     };
-    let headers = param_headers(tool, params.get("arguments"));
-    let forwarded = upstream_params(params, Some(("name", &tool.route.upstream_name)));
+    let options = CallOptions {
+        headers: param_headers(tool, params.get("arguments")),
+        relay: context.relay.clone(),
+    };
+    let relayed = options.relay.is_some();
+    let mut forwarded = upstream_params(params, Some(("name", &tool.route.upstream_name)), relayed);
+    if relayed && context.era == Era::Handshake {
+        // Handshake-era clients get log messages unless they ask otherwise; a 2026-07-28
+        // upstream sends them only when the request names a level.
+        let meta = &mut forwarded["_meta"];
+        if meta.get(protocol::META_LOG_LEVEL).is_none() {
+            meta[protocol::META_LOG_LEVEL] = "info".into();
+        }
+    }
     let started = Instant::now();
-    let outcome = client
-        .request_with_headers("tools/call", forwarded, &headers)
-        .await;
+    let outcome = client.request_with("tools/call", forwarded, &options).await;
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     match outcome {
         Ok(result) => {
@@ -296,7 +316,7 @@ async fn get_prompt(snapshot: &Snapshot, params: Value) -> Result<Value, RpcErro
         .upstreams
         .get(&*prompt.route.target)
         .ok_or_else(|| RpcError::new(INTERNAL_ERROR, "target not configured"))?;
-    let forwarded = upstream_params(params, Some(("name", &prompt.route.upstream_name)));
+    let forwarded = upstream_params(params, Some(("name", &prompt.route.upstream_name)), false);
     client
         .request("prompts/get", forwarded)
         .await
@@ -313,7 +333,48 @@ async fn read_resource(snapshot: &Snapshot, params: Value) -> Result<Value, RpcE
     let target = snapshot.routes.resource_owner(&uri).ok_or_else(not_found)?;
     let client = snapshot.upstreams.get(&*target).ok_or_else(not_found)?;
     client
-        .request("resources/read", upstream_params(params, None))
+        .request("resources/read", upstream_params(params, None, false))
+        .await
+        .map(upstream_result)
+        .map_err(forward_error)
+}
+
+/// Routes a completion request to the target owning the prompt or resource template.
+async fn complete(snapshot: &Snapshot, mut params: Value) -> Result<Value, RpcError> {
+    let reference = params.get("ref").cloned().unwrap_or(Value::Null);
+    let kind = reference
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let target = match kind {
+        "ref/prompt" => {
+            let name = name_param(&reference, "name", "completion/complete")?;
+            let prompt = snapshot
+                .routes
+                .prompt(name)
+                .ok_or_else(|| RpcError::invalid_params(format!("Unknown prompt: {name}")))?;
+            params["ref"]["name"] = prompt.route.upstream_name.clone().into();
+            prompt.route.target.clone()
+        }
+        "ref/resource" => {
+            let uri = name_param(&reference, "uri", "completion/complete")?;
+            snapshot
+                .routes
+                .resource_template_owner(uri)
+                .ok_or_else(|| RpcError::invalid_params(format!("Unknown resource: {uri}")))?
+        }
+        other => {
+            return Err(RpcError::invalid_params(format!(
+                "Unknown reference type {other:?}"
+            )));
+        }
+    };
+    let client = snapshot
+        .upstreams
+        .get(&*target)
+        .ok_or_else(|| RpcError::new(INTERNAL_ERROR, "target not configured"))?;
+    client
+        .request("completion/complete", upstream_params(params, None, false))
         .await
         .map(upstream_result)
         .map_err(forward_error)
@@ -337,7 +398,7 @@ mod tests {
             "arguments": {"id": 1},
             "_meta": {protocol::META_PROTOCOL_VERSION: "2026-07-28", "traceparent": "00-abc-def-01", "progressToken": 3}
         });
-        let forwarded = upstream_params(params, Some(("name", "get_item")));
+        let forwarded = upstream_params(params, Some(("name", "get_item")), false);
         assert_eq!(forwarded["name"], "get_item");
         assert_eq!(forwarded["_meta"], json!({"traceparent": "00-abc-def-01"}));
     }

@@ -139,9 +139,11 @@ pub(super) async fn message(
             Ok(initialize_result(&snapshot, &negotiated))
         } else {
             let negotiated = version.lock().map(|v| v.clone()).unwrap_or_default();
+            // The client already reads an event stream: notifications go straight to it.
             let context = CallContext {
                 era: Era::Handshake,
                 protocol_version: negotiated,
+                relay: Some(sender.clone()),
             };
             dispatch(&snapshot, &context, &method, params).await
         };

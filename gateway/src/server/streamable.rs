@@ -4,13 +4,16 @@
 //! or names a handshake-era `MCP-Protocol-Version`; otherwise it must carry the
 //! 2026-07-28 per-request envelope, which is validated before dispatch.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
+use tokio::sync::mpsc;
 
 use super::dispatch::{CallContext, dispatch, initialize_result};
 use super::session::{SessionClaims, now_seconds};
@@ -81,7 +84,7 @@ pub(super) async fn post(
     };
     match value {
         Value::Array(messages) => batch(&snapshot, &headers, session, messages).await,
-        message => single(&gateway, &snapshot, &headers, session, message).await,
+        message => single(&gateway, snapshot, &headers, session, message).await,
     }
 }
 
@@ -104,6 +107,7 @@ async fn batch(
     let context = CallContext {
         era: Era::Handshake,
         protocol_version: version,
+        relay: None,
     };
     let answers = messages.into_iter().map(|message| async {
         match Message::parse(message) {
@@ -135,7 +139,7 @@ async fn batch(
 
 async fn single(
     gateway: &Gateway,
-    snapshot: &Snapshot,
+    snapshot: Arc<Snapshot>,
     headers: &HeaderMap,
     session: Option<SessionClaims>,
     message: Value,
@@ -146,7 +150,7 @@ async fn single(
         Err(error) => return error_response(StatusCode::BAD_REQUEST, &Value::Null, &error),
     };
     if method == "initialize" && session.is_none() {
-        return initialize(gateway, snapshot, &id, &params);
+        return initialize(gateway, &snapshot, &id, &params);
     }
     let context = match era_of(headers, session.as_ref(), &params) {
         Era::Handshake => {
@@ -158,17 +162,22 @@ async fn single(
             CallContext {
                 era: Era::Handshake,
                 protocol_version: version,
+                relay: None,
             }
         }
         Era::Modern => match check_envelope(headers, &method, &params) {
             Ok(version) => CallContext {
                 era: Era::Modern,
                 protocol_version: version,
+                relay: None,
             },
             Err(error) => return error_response(modern_status(error.code), &id, &error),
         },
     };
-    match dispatch(snapshot, &context, &method, params).await {
+    if streams(headers, &snapshot, &method, &params) {
+        return stream_call(snapshot, context, id, method, params);
+    }
+    match dispatch(&snapshot, &context, &method, params).await {
         Ok(result) => json_response(StatusCode::OK, &jsonrpc::success(&id, result)),
         Err(error) => {
             let status = match context.era {
@@ -178,6 +187,62 @@ async fn single(
             error_response(status, &id, &error)
         }
     }
+}
+
+/// Tool calls to a known tool answer on an event stream when the client accepts one, so
+/// the upstream's progress and log notifications reach it and long calls stay alive.
+fn streams(headers: &HeaderMap, snapshot: &Snapshot, method: &str, params: &Value) -> bool {
+    let accepts = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/event-stream"));
+    accepts
+        && method == "tools/call"
+        && params
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|name| snapshot.routes.tool(name).is_some())
+}
+
+/// Aborts the call when the client goes away, which cancels it upstream too.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn stream_call(
+    snapshot: Arc<Snapshot>,
+    context: CallContext,
+    id: Value,
+    method: String,
+    params: Value,
+) -> Response {
+    let (relay, receiver) = mpsc::channel::<Value>(64);
+    let context = CallContext {
+        relay: Some(relay.clone()),
+        ..context
+    };
+    let call = tokio::spawn(async move {
+        let message = match dispatch(&snapshot, &context, &method, params).await {
+            Ok(result) => jsonrpc::success(&id, result),
+            Err(error) => jsonrpc::failure(&id, &error),
+        };
+        // Both senders drop when this task ends, which closes the stream after this.
+        let _ = relay.send(message).await;
+    });
+    let guard = AbortOnDrop(call.abort_handle());
+    let events = futures::stream::unfold((receiver, guard), |(mut receiver, guard)| async move {
+        let message = receiver.recv().await?;
+        let event = Event::default().event("message").data(message.to_string());
+        Some((Ok::<_, Infallible>(event), (receiver, guard)))
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 fn era_of(headers: &HeaderMap, session: Option<&SessionClaims>, params: &Value) -> Era {

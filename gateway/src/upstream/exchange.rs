@@ -1,6 +1,7 @@
 //! One HTTP exchange with an upstream's streamable HTTP endpoint.
 
 use serde_json::Value;
+use tokio::sync::mpsc;
 
 use super::sse::SseParser;
 use super::{MAX_RESPONSE_BYTES, UpstreamError};
@@ -21,6 +22,8 @@ pub(super) struct Exchange<'a> {
     pub http: &'a reqwest::Client,
     pub endpoint: &'a str,
     pub target: &'a str,
+    /// Receives the notifications the upstream interleaves with its answer.
+    pub relay: Option<&'a mpsc::Sender<Value>>,
 }
 
 /// How much of an error body is read to look for a JSON-RPC error.
@@ -255,12 +258,21 @@ impl Exchange<'_> {
         Err(self.malformed("the event stream ended before the response"))
     }
 
-    /// `Some` for the response to `id`; notifications and server requests are skipped.
+    /// `Some` for the response to `id`; notifications go to the relay, if any; requests
+    /// from the upstream (sampling, elicitation) are not bridged and are skipped.
     fn matching_response(
         &self,
         value: Value,
         id: &Value,
     ) -> Result<Option<Outcome>, UpstreamError> {
+        if let Some(relay) = self.relay
+            && value.get("method").is_some()
+            && value.get("id").is_none()
+        {
+            // A slow client must not stall the upstream: drop what does not fit.
+            let _ = relay.try_send(value);
+            return Ok(None);
+        }
         match Message::parse(value) {
             Ok(Message::Response { id: got, outcome }) if &got == id || got.is_null() => {
                 Ok(Some(Outcome::Response(outcome)))

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc};
 
 pub use error::UpstreamError;
 use exchange::{Exchange, Outcome};
@@ -25,6 +25,15 @@ use crate::protocol::{self, Era};
 
 /// Upper bound of one upstream response body; a larger one is treated as malformed.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Per-call extras for [`UpstreamClient::request_with`].
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// Extra HTTP headers (e.g. `Mcp-Param-*`, trace context).
+    pub headers: Vec<(String, String)>,
+    /// Where notifications received during the call go; full or closed relays drop them.
+    pub relay: Option<mpsc::Sender<Value>>,
+}
 
 /// A negotiated conversation with an upstream.
 #[derive(Debug, Clone)]
@@ -146,6 +155,7 @@ impl UpstreamClient {
             http: &self.inner.http,
             endpoint: &self.inner.endpoint,
             target: &self.inner.target,
+            relay: None,
         }
     }
 
@@ -281,15 +291,17 @@ impl UpstreamClient {
     /// [`UpstreamError::Rpc`]. The whole call, negotiation included, is bounded by the
     /// target's timeout; on timeout the upstream is told to cancel.
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, UpstreamError> {
-        self.request_with_headers(method, params, &[]).await
+        self.request_with(method, params, &CallOptions::default())
+            .await
     }
 
-    /// Like [`Self::request`], with extra HTTP headers (e.g. `Mcp-Param-*`, trace context).
-    pub async fn request_with_headers(
+    /// Like [`Self::request`], with extra headers and a relay for the notifications the
+    /// upstream sends while it works (progress, log messages).
+    pub async fn request_with(
         &self,
         method: &str,
         params: Value,
-        extra_headers: &[(String, String)],
+        options: &CallOptions,
     ) -> Result<Value, UpstreamError> {
         let id = self.next_id();
         let mut cancel = CancelOnDrop {
@@ -298,7 +310,7 @@ impl UpstreamClient {
         };
         let outcome = tokio::time::timeout(
             self.inner.timeout,
-            self.request_once(method, &params, &id, extra_headers),
+            self.request_once(method, &params, &id, options),
         )
         .await;
         match outcome {
@@ -316,7 +328,7 @@ impl UpstreamClient {
         method: &str,
         params: &Value,
         id: &Value,
-        extra_headers: &[(String, String)],
+        options: &CallOptions,
     ) -> Result<Value, UpstreamError> {
         for attempt in 0..2 {
             let connection = self.connect().await?;
@@ -335,9 +347,12 @@ impl UpstreamClient {
                     handshake_headers(&connection),
                 ),
             };
-            headers.extend(extra_headers.iter().cloned());
-            match self
-                .exchange()
+            headers.extend(options.headers.iter().cloned());
+            let exchange = Exchange {
+                relay: options.relay.as_ref(),
+                ..self.exchange()
+            };
+            match exchange
                 .send(&body, id, &headers, connection.session_id.as_deref())
                 .await?
             {
