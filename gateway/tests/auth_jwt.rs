@@ -30,8 +30,12 @@ fn authenticator(server: &OAuthServer) -> InboundAuthenticator {
         }
     }))
     .unwrap();
-    InboundAuthenticator::new(&config, Arc::new(MemorySecretSource::new()), reqwest::Client::new())
-        .unwrap()
+    InboundAuthenticator::new(
+        &config,
+        Arc::new(MemorySecretSource::new()),
+        reqwest::Client::new(),
+    )
+    .unwrap()
 }
 
 /// Claims of a token the gateway accepts.
@@ -93,7 +97,9 @@ async fn token_from_real_client_credentials_grant_is_accepted() {
 async fn every_supported_algorithm_verifies() {
     let server = OAuthServer::start(&[]).await;
     let auth = authenticator(&server).with_min_jwks_refresh_interval(Duration::ZERO);
-    for alg in ["RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] {
+    for alg in [
+        "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+    ] {
         let kid = server.add_key(alg).await;
         let token = server
             .mint_with(json!({"kid": kid, "claims": good_claims()}))
@@ -134,7 +140,11 @@ async fn bad_tokens_are_refused_with_the_right_answer() {
         ),
         (
             "wrong issuer (validly signed)",
-            bearer(&server.mint(with(json!({"iss": "http://evil.example"}))).await),
+            bearer(
+                &server
+                    .mint(with(json!({"iss": "http://evil.example"})))
+                    .await,
+            ),
             AuthRejection::InvalidToken(TokenProblem::WrongIssuer),
         ),
         (
@@ -182,15 +192,16 @@ async fn bad_tokens_are_refused_with_the_right_answer() {
     ];
     let mut basic = http::HeaderMap::new();
     basic.insert("authorization", "Basic YWdlbnQ6cHc=".parse().unwrap());
-    cases.push(("Basic credentials instead of Bearer", basic, AuthRejection::MissingToken));
+    cases.push((
+        "Basic credentials instead of Bearer",
+        basic,
+        AuthRejection::MissingToken,
+    ));
 
     println!("\n| Case | Status | Reason | WWW-Authenticate |");
     println!("|---|---|---|---|");
     for (name, headers, expected) in cases {
-        let rejection = auth
-            .authenticate(&headers, RESOURCE)
-            .await
-            .expect_err(name);
+        let rejection = auth.authenticate(&headers, RESOURCE).await.expect_err(name);
         assert_eq!(rejection, expected, "{name}");
         let response = rejection.into_response(&meta);
         let www = response
@@ -198,7 +209,10 @@ async fn bad_tokens_are_refused_with_the_right_answer() {
             .get("www-authenticate")
             .map(|v| v.to_str().unwrap().to_owned())
             .unwrap_or_default();
-        assert!(www.contains(&format!("resource_metadata=\"{meta}\"")), "{name}: {www}");
+        assert!(
+            www.contains(&format!("resource_metadata=\"{meta}\"")),
+            "{name}: {www}"
+        );
         println!(
             "| {name} | {} | {} | `{}` |",
             response.status().as_u16(),
@@ -229,7 +243,11 @@ async fn rotated_key_is_accepted_after_jwks_refresh() {
     tokio::time::sleep(Duration::from_millis(250)).await;
     let new = server.mint(good_claims()).await;
     auth.authenticate(&bearer(&new), RESOURCE).await.unwrap();
-    assert_eq!(server.stats().await["jwks"], 2, "one refresh for the new kid");
+    assert_eq!(
+        server.stats().await["jwks"],
+        2,
+        "one refresh for the new kid"
+    );
     // Both keys now work without further fetches; discovery was fetched once.
     auth.authenticate(&bearer(&old), RESOURCE).await.unwrap();
     auth.authenticate(&bearer(&new), RESOURCE).await.unwrap();
@@ -247,7 +265,9 @@ async fn unknown_kid_refreshes_are_rate_limited() {
     // A key the server publishes only after our first fetch: within the interval, no
     // refetch happens, so the token is refused as signed by an unknown key.
     let kid = server.add_key("ES256").await;
-    let rotated = server.mint_with(json!({"kid": kid, "claims": good_claims()})).await;
+    let rotated = server
+        .mint_with(json!({"kid": kid, "claims": good_claims()}))
+        .await;
     let headers = bearer(&rotated);
     let concurrent = (0..20).map(|_| auth.authenticate(&headers, RESOURCE));
     for result in futures::future::join_all(concurrent).await {
@@ -316,7 +336,10 @@ async fn unreachable_issuer_is_503_not_401() {
     .unwrap();
     // Shaped like a JWT so it gets past parsing.
     let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
-    let rejection = auth.authenticate(&bearer(token), RESOURCE).await.unwrap_err();
+    let rejection = auth
+        .authenticate(&bearer(token), RESOURCE)
+        .await
+        .unwrap_err();
     assert_eq!(rejection, AuthRejection::Unavailable);
     let response = rejection.into_response("http://x/.well-known/oauth-protected-resource");
     assert_eq!(response.status().as_u16(), 503);

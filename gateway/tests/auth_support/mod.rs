@@ -62,7 +62,8 @@ impl OAuthServer {
         {
             panic!("{}", install_hint(&tools));
         }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/oauth_server.mjs");
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/oauth_server.mjs");
         let mut child = Command::new(node_binary(&tools))
             .arg(&script)
             .arg("--tools-dir")
@@ -84,7 +85,10 @@ impl OAuthServer {
             Ok(line) if !line.trim().is_empty() => line,
             _ => {
                 let _ = child.kill();
-                panic!("OAuth server did not start within 30 s; {}", install_hint(&tools));
+                panic!(
+                    "OAuth server did not start within 30 s; {}",
+                    install_hint(&tools)
+                );
             }
         };
         let ready: Value = serde_json::from_str(line.trim()).unwrap();
@@ -108,7 +112,10 @@ impl OAuthServer {
             {
                 return;
             }
-            assert!(Instant::now() < deadline, "OAuth server not ready after 10 s");
+            assert!(
+                Instant::now() < deadline,
+                "OAuth server not ready after 10 s"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -129,7 +136,11 @@ impl OAuthServer {
             .send()
             .await
             .unwrap();
-        assert!(response.status().is_success(), "control {path}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "control {path}: {}",
+            response.status()
+        );
         response.json().await.unwrap()
     }
 
@@ -141,12 +152,16 @@ impl OAuthServer {
 
     /// `body`: `{claims, kid, expiresIn}`.
     pub async fn mint_with(&self, body: Value) -> String {
-        self.control("token", body).await["token"].as_str().unwrap().to_owned()
+        self.control("token", body).await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// A forged token: `none`, `hs256-public-key`, `foreign-key`, `tampered`.
     pub async fn forge(&self, kind: &str, claims: Value) -> String {
-        self.control("forge", json!({ "kind": kind, "claims": claims })).await["token"]
+        self.control("forge", json!({ "kind": kind, "claims": claims }))
+            .await["token"]
             .as_str()
             .unwrap()
             .to_owned()
