@@ -423,6 +423,7 @@ fn check_reference(name: &str, key: &str) -> Result<(), SecretError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

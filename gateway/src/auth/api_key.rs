@@ -52,6 +52,9 @@ struct Identity {
 }
 
 type Table = HashMap<[u8; 32], Arc<Identity>>;
+/// The secret read a table was parsed from, and the parse outcome (errors are cached too,
+/// so a broken table is logged once per change, not once per request).
+type CachedTable = Option<(SecretValue, Result<Arc<Table>, String>)>;
 
 /// Authenticates requests by API key.
 pub(crate) struct ApiKeyAuthenticator {
@@ -60,7 +63,7 @@ pub(crate) struct ApiKeyAuthenticator {
     header: http::HeaderName,
     secrets: Arc<dyn SecretSource>,
     /// The last table parsed, with the secret read it came from.
-    cache: Mutex<Option<(SecretValue, Result<Arc<Table>, String>)>>,
+    cache: Mutex<CachedTable>,
 }
 
 impl ApiKeyAuthenticator {
@@ -206,7 +209,7 @@ fn parse_hex_digest(hex: &str) -> Option<[u8; 32]> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -117,6 +117,7 @@ pub(crate) fn display_url(raw: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

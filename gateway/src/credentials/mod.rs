@@ -46,7 +46,7 @@ enum Kind {
         name: String,
         secret: SecretKeyRef,
     },
-    OAuth2(ClientCredentials),
+    OAuth2(Box<ClientCredentials>),
 }
 
 impl OutboundCredentials {
@@ -104,11 +104,11 @@ impl OutboundCredentials {
                         ));
                     }
                 }
-                Kind::OAuth2(ClientCredentials::new(
+                Kind::OAuth2(Box::new(ClientCredentials::new(
                     oauth2.clone(),
                     Arc::clone(&secrets),
                     http,
-                ))
+                )))
             }
         };
         Ok(Self {
@@ -204,7 +204,7 @@ fn unusable(reference: &SecretKeyRef) -> CredentialError {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::secrets::MemorySecretSource;

@@ -252,6 +252,7 @@ fn early_refresh(lifetime: Duration) -> Duration {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 

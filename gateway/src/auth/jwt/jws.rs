@@ -83,7 +83,7 @@ fn decode_json(part: &str) -> Result<Value, TokenProblem> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
