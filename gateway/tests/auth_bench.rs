@@ -38,7 +38,10 @@ async fn measure(
     n: usize,
 ) -> Vec<Duration> {
     // Warm-up: loads discovery/JWKS and caches.
-    assert_eq!(auth.authenticate(headers, RESOURCE).await.is_ok(), expect_ok);
+    assert_eq!(
+        auth.authenticate(headers, RESOURCE).await.is_ok(),
+        expect_ok
+    );
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let start = Instant::now();
@@ -75,6 +78,10 @@ async fn jwt_validation_cost_per_request() {
                         "sub": "alice", "tenant": "acme"});
     let n = iterations();
     let mut rows = Vec::new();
+    // Forged now, while the issuer's RS256 key is the one it claims (`add_key` changes that).
+    // A genuine signature over other claims: the full RSA check runs and fails on padding.
+    // (A foreign key's signature is often >= our modulus and rejected before any math.)
+    let forged = server.forge("tampered", claims.clone()).await;
 
     for alg in ["RS256", "PS256", "ES256", "EdDSA"] {
         let kid = if alg == "RS256" {
@@ -82,13 +89,14 @@ async fn jwt_validation_cost_per_request() {
         } else {
             server.add_key(alg).await
         };
-        let token = server.mint_with(json!({"kid": kid, "claims": claims})).await;
+        let token = server
+            .mint_with(json!({"kid": kid, "claims": claims}))
+            .await;
         rows.push(Row {
             case: format!("valid JWT {alg}"),
             samples: measure(&auth, &bearer(&token), true, n).await,
         });
     }
-    let forged = server.forge("foreign-key", claims.clone()).await;
     rows.push(Row {
         case: "rejected: bad RS256 signature".into(),
         samples: measure(&auth, &bearer(&forged), false, n).await,
@@ -111,7 +119,11 @@ async fn jwt_validation_cost_per_request() {
         samples: measure(&api, &headers, true, n).await,
     });
 
-    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let profile = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
     println!("\nInbound authentication cost per request ({n} iterations, {profile} build)\n");
     println!("| Case | mean µs | p50 µs | p99 µs |");
     println!("|---|---:|---:|---:|");

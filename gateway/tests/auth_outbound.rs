@@ -310,3 +310,112 @@ async fn upstream_401_refresh_and_single_retry() {
         "initial token + one refresh"
     );
 }
+
+/// Captures every tracing event (TRACE and up) the auth code emits on this thread.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_secret_or_token_in_logs_or_errors() {
+    let logs = LogBuffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = OAuthServer::start(&["--clients", &format!("{CLIENT_ID}:{CLIENT_SECRET}")]).await;
+    let mut shown = Vec::new();
+    let mut secrets_seen = vec![CLIENT_SECRET.to_owned()];
+
+    // Outbound: success, then a rejected client secret, then an unreachable endpoint.
+    let creds = credentials(&server.token_url(), None, secrets());
+    let token = authorization(&creds).await;
+    secrets_seen.push(token.trim_start_matches("Bearer ").to_owned());
+    let wrong = Arc::new(MemorySecretSource::new());
+    wrong.insert("upstream-oauth", "client-id", CLIENT_ID);
+    wrong.insert("upstream-oauth", "client-secret", "wrong-s3cret-4d1e");
+    secrets_seen.push("wrong-s3cret-4d1e".to_owned());
+    for url in [
+        server.token_url(),
+        format!("http://127.0.0.1:{}/t", closed_port()),
+    ] {
+        let creds = credentials(&url, Some("client_secret_post"), wrong.clone());
+        let err = creds
+            .apply(reqwest::Client::new().get("http://127.0.0.1:1/"), None)
+            .await
+            .unwrap_err();
+        shown.push(format!("{err} {err:?}"));
+    }
+
+    // Inbound: a valid and a tampered token, and an API-key table that fails to parse.
+    let config: InboundAuthConfig = serde_json::from_value(json!({
+        "type": "JWT",
+        "jwt": {"discoveryUrl": server.discovery_url(), "allowedAudiences": ["upstream-api"]}
+    }))
+    .unwrap();
+    let auth = InboundAuthenticator::new(
+        &config,
+        Arc::new(MemorySecretSource::new()),
+        reqwest::Client::new(),
+    )
+    .unwrap();
+    let bearer_token = token.trim_start_matches("Bearer ");
+    let caller = auth
+        .authenticate(&auth_support::bearer(bearer_token), "http://x/mcp")
+        .await
+        .unwrap();
+    shown.push(format!("{caller:?}"));
+    let forged = server
+        .forge("foreign-key", json!({"aud": "upstream-api"}))
+        .await;
+    secrets_seen.push(forged.clone());
+    let rejection = auth
+        .authenticate(&auth_support::bearer(&forged), "http://x/mcp")
+        .await
+        .unwrap_err();
+    let response = rejection.into_response("http://x/.well-known/oauth-protected-resource");
+    shown.push(format!(
+        "{rejection} {rejection:?} {response:?} {}",
+        response.body()
+    ));
+
+    let keys = MemorySecretSource::new();
+    keys.insert("k", "keys.yaml", "- name: a\n  key: [sk-table-leak-77]\n");
+    secrets_seen.push("sk-table-leak-77".to_owned());
+    let api: InboundAuthConfig = serde_json::from_value(json!({
+        "type": "APIKey", "apiKey": {"secretRef": {"name": "k"}}
+    }))
+    .unwrap();
+    let api = InboundAuthenticator::new(&api, Arc::new(keys), reqwest::Client::new()).unwrap();
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-api-key", "sk-table-leak-77".parse().unwrap());
+    let rejection = api
+        .authenticate(&headers, "http://x/mcp")
+        .await
+        .unwrap_err();
+    shown.push(format!("{rejection:?}"));
+
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("API key table is invalid"),
+        "logs captured: {logs}"
+    );
+    for secret in &secrets_seen {
+        assert!(!logs.contains(secret.as_str()), "secret in logs: {logs}");
+        for text in &shown {
+            assert!(!text.contains(secret.as_str()), "secret in output: {text}");
+        }
+    }
+}
