@@ -120,3 +120,33 @@ pub struct OAuth2Credential {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_auth_method: Option<ClientAuthMethod>,
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let yaml = r#"
+type: OAuth2ClientCredentials
+apiKey: {secretRef: {name: s, key: k}, in: query, name: X-API-Key}
+bearer: {secretRef: {name: s, key: token}}
+oauth2:
+  tokenUrl: "https://idp/token"
+  clientIdSecretRef: {name: o, key: id}
+  clientSecretRef: {name: o, key: secret}
+  scopes: []
+  audience: "api"
+  resource: "https://upstream/mcp"
+forwardCallerToken: false
+"#;
+        let c: TargetCredentials = serde_yaml::from_str(yaml).unwrap();
+        assert_eq!(c.kind, CredentialType::OAuth2ClientCredentials);
+        assert_eq!(c.api_key.unwrap().location, ApiKeyLocation::Query);
+        assert_eq!(c.oauth2.unwrap().audience.as_deref(), Some("api"));
+        assert!(!c.forward_caller_token);
+        let schema = serde_json::to_string(&schemars::schema_for!(TargetCredentials)).unwrap();
+        assert!(schema.contains("x-kubernetes-validations"));
+    }
+}
