@@ -63,9 +63,10 @@ async def upstream_tools(url):
 def test_lists_every_tool_of_every_target(gateway, mode):
     async def scenario():
         async with connect(gateway.url, mode) as client:
-            return [tool.name for tool in await list_all(client, "tools")]
+            return client.protocol_version, [tool.name for tool in await list_all(client, "tools")]
 
-    names = run(scenario())
+    version, names = run(scenario())
+    assert version == ("2025-11-25" if mode == "legacy" else "2026-07-28")
     assert len(names) == len(set(names)), "duplicate tool names in the listing"
     listed = set(names)
     assert CART_TOOLS <= listed and CATALOG_TOOLS <= listed

@@ -105,3 +105,20 @@ def test_streamable_and_stateless_clients_see_the_same_tools(gateway):
 
     legacy, modern = run(scenario())
     assert legacy == modern
+
+
+def test_server_discover_and_list_cache_hints(gateway):
+    """2026-07-28: server/discover names the versions; lists carry resultType/ttlMs/cacheScope."""
+    with http_client() as http:
+        headers, body = modern_request("server/discover")
+        discover = http.post(gateway.url, json=body, headers=headers)
+        headers, body = modern_request("tools/list", msg_id=2)
+        listed = http.post(gateway.url, json=body, headers=headers)
+    assert discover.status_code == 200, (discover.status_code, discover.text)
+    result = rpc_body(discover)["result"]
+    assert "2026-07-28" in result["supportedVersions"], result
+    assert "tools" in result["capabilities"], result
+    assert listed.status_code == 200, (listed.status_code, listed.text)
+    tools = rpc_body(listed)["result"]
+    assert tools["resultType"] == "complete", tools.keys()
+    assert isinstance(tools["ttlMs"], int) and tools["cacheScope"] in ("public", "private"), tools.keys()
