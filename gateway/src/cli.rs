@@ -1,6 +1,7 @@
 //! The `switchboard-gateway` command: serve a config directory and follow its changes.
 //!
 //! Directory layout (what the operator mounts): `config.json` (a [`RuntimeConfig`]),
+//! `secrets/<secret>/<key>` (credential Secrets),
 //! `catalogs/*.json` (catalogs, possibly sharded), `session-key`.
 
 use std::net::SocketAddr;
@@ -13,6 +14,7 @@ use clap::Parser;
 
 use crate::catalog;
 use crate::config::{DEFAULT_SESSION_TTL_SECONDS, RuntimeConfig};
+use crate::secrets::DirSecretSource;
 use crate::server::session::SessionSealer;
 use crate::server::{self, Gateway};
 
@@ -99,7 +101,7 @@ fn load(gateway: &Gateway, dir: &Path) -> anyhow::Result<()> {
     let (config, catalogs) = read_config_dir(dir)?;
     let tools: usize = catalogs.iter().map(|c| c.tools.len()).sum();
     let targets = catalogs.len();
-    gateway.load(config, catalogs);
+    gateway.load(config, catalogs)?;
     tracing::info!(targets, tools, "catalog loaded");
     Ok(())
 }
@@ -160,7 +162,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             SessionSealer::random(DEFAULT_SESSION_TTL_SECONDS)?
         }
     };
-    let gateway = Gateway::new(sealer);
+    let secrets = Arc::new(DirSecretSource::new(args.config_dir.join("secrets")));
+    let gateway = Gateway::new(sealer, secrets);
     load(&gateway, &args.config_dir)?;
     let max_body = gateway
         .snapshot()

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::auth::InboundAuthConfig;
+use crate::credentials::TargetCredentials;
 use crate::naming::{DEFAULT_MAX_LENGTH, DEFAULT_SEPARATOR, NamingPolicy};
 
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
@@ -25,6 +27,13 @@ pub struct RuntimeConfig {
 #[serde(rename_all = "camelCase")]
 pub struct GatewaySettings {
     pub name: String,
+    /// How clients authenticate; references Secrets, never holds their values.
+    #[serde(default = "no_inbound_auth")]
+    pub inbound_auth: InboundAuthConfig,
+    /// The endpoint URL clients use (for OAuth protected-resource metadata and the
+    /// audience check); derived from the request's `Host` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     #[serde(default = "default_separator")]
     pub separator: String,
     #[serde(default = "default_max_length")]
@@ -43,6 +52,10 @@ pub struct GatewaySettings {
     /// How long a sealed handshake-era session id stays valid.
     #[serde(default = "default_session_ttl_seconds")]
     pub session_ttl_seconds: u64,
+}
+
+fn no_inbound_auth() -> InboundAuthConfig {
+    InboundAuthConfig::default()
 }
 
 fn default_separator() -> String {
@@ -68,6 +81,8 @@ impl GatewaySettings {
     pub fn new(name: impl Into<String>) -> Self {
         Self {
             name: name.into(),
+            inbound_auth: no_inbound_auth(),
+            public_url: None,
             separator: default_separator(),
             max_name_length: default_max_length(),
             allowed_hosts: Vec::new(),
@@ -112,6 +127,9 @@ pub struct TargetSettings {
     pub include: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Outbound credentials; references Secrets, never holds their values.
+    #[serde(default)]
+    pub credentials: TargetCredentials,
     /// Older targets keep a contested name; RFC 3339, or empty when unknown.
     #[serde(default)]
     pub created_at: String,
@@ -132,6 +150,7 @@ impl TargetSettings {
             timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
             include: Vec::new(),
             exclude: Vec::new(),
+            credentials: TargetCredentials::default(),
             created_at: String::new(),
         }
     }

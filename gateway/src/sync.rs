@@ -34,6 +34,7 @@ impl SyncError {
             SyncError::Upstream(UpstreamError::Unreachable { .. }) => "UpstreamUnreachable",
             SyncError::Upstream(UpstreamError::Timeout { .. }) => "UpstreamTimeout",
             SyncError::Upstream(UpstreamError::Protocol { .. }) => "UnsupportedProtocol",
+            SyncError::Upstream(UpstreamError::Credentials { error, .. }) => error.reason(),
             SyncError::Upstream(_) => "UpstreamError",
             SyncError::Naming(_) => "InvalidSpec",
             SyncError::InvalidPage { .. } => "InvalidListing",

@@ -6,6 +6,8 @@
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use switchboard_gateway::auth::InboundAuthConfig;
+use switchboard_gateway::credentials::TargetCredentials;
 
 pub const GROUP: &str = "switchboard.dev";
 
@@ -26,8 +28,12 @@ pub const GROUP: &str = "switchboard.dev";
 )]
 #[serde(rename_all = "camelCase")]
 pub struct GatewaySpec {
-    /// How clients authenticate. `None` must be chosen explicitly.
-    pub inbound_auth: InboundAuth,
+    /// How clients authenticate: `None` (chosen explicitly), `JWT` or `APIKey`.
+    pub inbound_auth: InboundAuthConfig,
+    /// The URL clients use to reach the endpoint, e.g. `https://mcp.example.com/mcp`
+    /// (OAuth metadata and the token audience use it). Derived from `Host` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
     /// Gateway pods to run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
@@ -43,20 +49,6 @@ pub struct GatewaySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 10000))]
     pub page_size: Option<u32>,
-}
-
-#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct InboundAuth {
-    #[serde(rename = "type")]
-    pub kind: InboundAuthType,
-}
-
-#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
-pub enum InboundAuthType {
-    /// Anyone who can reach the endpoint may use it.
-    #[default]
-    None,
 }
 
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -112,6 +104,9 @@ pub struct GatewayTargetSpec {
     /// Which upstream tools to expose (glob patterns on upstream names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_filter: Option<ToolFilterSpec>,
+    /// How the gateway authenticates to this target; values come from Secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<TargetCredentials>,
     /// Re-sync every this many seconds; unset means only on change or request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 30))]

@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use switchboard_gateway::catalog::TargetCatalog;
 use switchboard_gateway::config::{RuntimeConfig, TargetSettings};
 use switchboard_gateway::naming::NamingPolicy;
+use switchboard_gateway::secrets::SecretSource;
 use switchboard_gateway::server::session::SessionSealer;
 use switchboard_gateway::server::{self, Gateway};
 use switchboard_gateway::sync::{SyncError, sync_target};
@@ -40,11 +41,12 @@ async fn sync_one(
     settings: &TargetSettings,
     naming: &NamingPolicy,
     http: &reqwest::Client,
+    secrets: &Arc<dyn SecretSource>,
 ) -> Result<TargetCatalog, SyncError> {
     sync_target(
         settings,
         naming,
-        &UpstreamClient::new(settings, http.clone()),
+        &UpstreamClient::new(settings, http.clone(), secrets.clone()),
     )
     .await
 }
@@ -90,8 +92,14 @@ pub async fn run(
     }
     let naming = config.gateway.naming();
     let http = http_client();
-    let outcomes =
-        futures::future::join_all(config.targets.iter().map(|t| sync_one(t, &naming, &http))).await;
+    let secrets: Arc<dyn SecretSource> = manifests.secrets.clone();
+    let outcomes = futures::future::join_all(
+        config
+            .targets
+            .iter()
+            .map(|t| sync_one(t, &naming, &http, &secrets)),
+    )
+    .await;
     let mut catalogs = HashMap::new();
     for (settings, outcome) in config.targets.iter().zip(outcomes) {
         report(&settings.name, &outcome);
@@ -105,8 +113,8 @@ pub async fn run(
         Some(key) => SessionSealer::new(key, ttl)?,
         None => SessionSealer::random(ttl)?,
     };
-    let gateway = Gateway::new(sealer);
-    for collision in gateway.load(config.clone(), catalogs.values().cloned().collect()) {
+    let gateway = Gateway::new(sealer, secrets.clone());
+    for collision in gateway.load(config.clone(), catalogs.values().cloned().collect())? {
         say(&format!("target {}: {collision}", collision.dropped));
     }
     let catalogs = Arc::new(Mutex::new(catalogs));
@@ -118,6 +126,7 @@ pub async fn run(
                 config.clone(),
                 gateway.clone(),
                 catalogs.clone(),
+                secrets.clone(),
             ));
         }
     }
@@ -150,20 +159,25 @@ async fn resync_every(
     config: RuntimeConfig,
     gateway: Arc<Gateway>,
     catalogs: Arc<Mutex<HashMap<String, TargetCatalog>>>,
+    secrets: Arc<dyn SecretSource>,
 ) {
     let naming = config.gateway.naming();
     let http = http_client();
     loop {
         tokio::time::sleep(every).await;
-        match sync_one(&settings, &naming, &http).await {
+        match sync_one(&settings, &naming, &http, &secrets).await {
             Ok(catalog) => {
                 let mut all = catalogs.lock().await;
                 let changed =
                     all.get(&settings.name).map(|c| &c.content_hash) != Some(&catalog.content_hash);
                 all.insert(settings.name.clone(), catalog);
                 if changed {
-                    gateway.load(config.clone(), all.values().cloned().collect());
-                    tracing::info!(target = %settings.name, "catalog changed on periodic sync");
+                    match gateway.load(config.clone(), all.values().cloned().collect()) {
+                        Ok(_) => {
+                            tracing::info!(target = %settings.name, "catalog changed on periodic sync")
+                        }
+                        Err(error) => tracing::error!(%error, "could not load the new catalog"),
+                    }
                 }
             }
             Err(error) => {

@@ -4,9 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize as _;
+use std::sync::Arc;
+
 use switchboard_gateway::config::{
     GatewaySettings, RuntimeConfig, TargetSettings, UpstreamProtocol,
 };
+use switchboard_gateway::secrets::MemorySecretSource;
 
 use crate::crd::{Gateway, GatewayTarget, McpProtocol};
 
@@ -36,6 +39,8 @@ pub enum ManifestError {
 pub struct Manifests {
     pub gateways: Vec<Gateway>,
     pub targets: Vec<GatewayTarget>,
+    /// `kind: Secret` documents, for the credentials the others reference.
+    pub secrets: Arc<MemorySecretSource>,
 }
 
 fn yaml_files(path: &Path) -> Result<Vec<PathBuf>, ManifestError> {
@@ -103,6 +108,12 @@ impl Manifests {
                 (true, other) => {
                     return Err(invalid(format!("unknown kind {other:?} in {api_version}")));
                 }
+                (false, "Secret") => {
+                    let json = serde_json::to_value(&value).map_err(|e| invalid(e.to_string()))?;
+                    self.secrets
+                        .load_manifest(&json)
+                        .map_err(|e| invalid(e.to_string()))?;
+                }
                 (false, _) => tracing::debug!(origin, kind, "skipping a manifest that is not ours"),
             }
         }
@@ -151,6 +162,8 @@ pub fn gateway_settings(gateway: &Gateway) -> GatewaySettings {
         }
     }
     settings.allowed_hosts.clone_from(&spec.allowed_hosts);
+    settings.inbound_auth = spec.inbound_auth.clone();
+    settings.public_url.clone_from(&spec.public_url);
     if let Some(page_size) = spec.page_size {
         settings.page_size = page_size as usize;
     }
@@ -178,6 +191,7 @@ pub fn target_settings(target: &GatewayTarget, created_at: String) -> TargetSett
         ),
         include: filter.include,
         exclude: filter.exclude,
+        credentials: spec.credentials.clone().unwrap_or_default(),
         created_at,
     }
 }

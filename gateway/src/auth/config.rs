@@ -36,6 +36,18 @@ pub struct InboundAuthConfig {
     pub api_key: Option<ApiKeyConfig>,
 }
 
+/// `type: None`. Only Rust code relies on this default: the CRD keeps `inboundAuth`
+/// required, so a manifest must still choose `None` explicitly.
+impl Default for InboundAuthConfig {
+    fn default() -> Self {
+        Self {
+            kind: InboundAuthType::None,
+            jwt: None,
+            api_key: None,
+        }
+    }
+}
+
 /// Which inbound authentication a Gateway uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum InboundAuthType {

@@ -153,44 +153,46 @@ impl ClientCredentials {
     async fn fetch(&self) -> Result<(SecretValue, Duration), CredentialError> {
         let client_id = self.read_secret(&self.config.client_id_secret_ref)?;
         let client_secret = self.read_secret(&self.config.client_secret_ref)?;
-        let mut form = url::form_urlencoded::Serializer::new(String::new());
-        form.append_pair("grant_type", "client_credentials");
-        if !self.config.scopes.is_empty() {
-            form.append_pair("scope", &self.config.scopes.join(" "));
-        }
-        if let Some(audience) = &self.config.audience {
-            form.append_pair("audience", audience);
-        }
-        if let Some(resource) = &self.config.resource {
-            form.append_pair("resource", resource);
-        }
+        let method = self.config.client_auth_method.unwrap_or_default();
+        // In a block: the serializer is not `Send` and must be gone before any await.
+        let form_body = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "client_credentials");
+            if !self.config.scopes.is_empty() {
+                form.append_pair("scope", &self.config.scopes.join(" "));
+            }
+            if let Some(audience) = &self.config.audience {
+                form.append_pair("audience", audience);
+            }
+            if let Some(resource) = &self.config.resource {
+                form.append_pair("resource", resource);
+            }
+            if method == ClientAuthMethod::ClientSecretPost {
+                form.append_pair("client_id", client_id.expose());
+                form.append_pair("client_secret", client_secret.expose());
+            }
+            form.finish()
+        };
         let mut request = self
             .http
             .post(&self.config.token_url)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json")
             .timeout(FETCH_TIMEOUT);
-        match self.config.client_auth_method.unwrap_or_default() {
-            ClientAuthMethod::ClientSecretBasic => {
-                // RFC 6749 §2.3.1: form-encode each part before base64.
-                let user: String =
-                    url::form_urlencoded::byte_serialize(client_id.expose().as_bytes()).collect();
-                let pass: String =
-                    url::form_urlencoded::byte_serialize(client_secret.expose().as_bytes())
-                        .collect();
-                let encoded =
-                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-                let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
-                    .map_err(|_| CredentialError::InvalidRequest)?;
-                value.set_sensitive(true);
-                request = request.header(header::AUTHORIZATION, value);
-            }
-            ClientAuthMethod::ClientSecretPost => {
-                form.append_pair("client_id", client_id.expose());
-                form.append_pair("client_secret", client_secret.expose());
-            }
+        if method == ClientAuthMethod::ClientSecretBasic {
+            // RFC 6749 §2.3.1: form-encode each part before base64.
+            let user: String =
+                url::form_urlencoded::byte_serialize(client_id.expose().as_bytes()).collect();
+            let pass: String =
+                url::form_urlencoded::byte_serialize(client_secret.expose().as_bytes()).collect();
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+            let mut value = HeaderValue::from_str(&format!("Basic {encoded}"))
+                .map_err(|_| CredentialError::InvalidRequest)?;
+            value.set_sensitive(true);
+            request = request.header(header::AUTHORIZATION, value);
         }
-        let response = request.body(form.finish()).send().await.map_err(|e| {
+        let response = request.body(form_body).send().await.map_err(|e| {
             CredentialError::TokenEndpointUnreachable {
                 url: self.url_for_messages.clone(),
                 reason: fetch::describe(&e),

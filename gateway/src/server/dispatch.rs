@@ -1,5 +1,6 @@
 //! MCP methods: lists come from the catalog, calls go to the owning target.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -8,6 +9,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 
 use super::Snapshot;
+use crate::auth::Caller;
 use crate::jsonrpc::{INTERNAL_ERROR, RpcError};
 use crate::protocol::{self, Era};
 use crate::routes::Listed;
@@ -23,6 +25,17 @@ pub(super) struct CallContext {
     pub protocol_version: String,
     /// Set when the client reads an event stream: upstream notifications go there.
     pub relay: Option<mpsc::Sender<Value>>,
+    pub caller: Arc<Caller>,
+}
+
+impl CallContext {
+    /// Upstream call options: the caller (for targets that forward its token), no relay.
+    fn upstream_options(&self) -> CallOptions {
+        CallOptions {
+            caller: Some(self.caller.clone()),
+            ..CallOptions::default()
+        }
+    }
 }
 
 pub(super) fn server_info() -> Value {
@@ -69,9 +82,9 @@ pub(super) async fn dispatch(
             snapshot.routes.resource_templates().iter(),
         ),
         "tools/call" => call_tool(snapshot, params, context).await,
-        "prompts/get" => get_prompt(snapshot, params).await,
-        "completion/complete" => complete(snapshot, params).await,
-        "resources/read" => read_resource(snapshot, params).await,
+        "prompts/get" => get_prompt(snapshot, params, context).await,
+        "completion/complete" => complete(snapshot, params, context).await,
+        "resources/read" => read_resource(snapshot, params, context).await,
         "logging/setLevel" if context.era == Era::Handshake => Ok(json!({})),
         _ => Err(RpcError::method_not_found(method)),
     }?;
@@ -261,6 +274,7 @@ async fn call_tool(
     let options = CallOptions {
         headers: param_headers(tool, params.get("arguments")),
         relay: context.relay.clone(),
+        caller: Some(context.caller.clone()),
     };
     let relayed = options.relay.is_some();
     let mut forwarded = upstream_params(params, Some(("name", &tool.route.upstream_name)), relayed);
@@ -306,7 +320,11 @@ fn forward_error(error: UpstreamError) -> RpcError {
     }
 }
 
-async fn get_prompt(snapshot: &Snapshot, params: Value) -> Result<Value, RpcError> {
+async fn get_prompt(
+    snapshot: &Snapshot,
+    params: Value,
+    context: &CallContext,
+) -> Result<Value, RpcError> {
     let name = name_param(&params, "name", "prompts/get")?.to_owned();
     let prompt = snapshot
         .routes
@@ -318,13 +336,17 @@ async fn get_prompt(snapshot: &Snapshot, params: Value) -> Result<Value, RpcErro
         .ok_or_else(|| RpcError::new(INTERNAL_ERROR, "target not configured"))?;
     let forwarded = upstream_params(params, Some(("name", &prompt.route.upstream_name)), false);
     client
-        .request("prompts/get", forwarded)
+        .request_with("prompts/get", forwarded, &context.upstream_options())
         .await
         .map(upstream_result)
         .map_err(forward_error)
 }
 
-async fn read_resource(snapshot: &Snapshot, params: Value) -> Result<Value, RpcError> {
+async fn read_resource(
+    snapshot: &Snapshot,
+    params: Value,
+    context: &CallContext,
+) -> Result<Value, RpcError> {
     let uri = name_param(&params, "uri", "resources/read")?.to_owned();
     let not_found = || {
         RpcError::new(RESOURCE_NOT_FOUND, format!("Resource not found: {uri}"))
@@ -333,14 +355,22 @@ async fn read_resource(snapshot: &Snapshot, params: Value) -> Result<Value, RpcE
     let target = snapshot.routes.resource_owner(&uri).ok_or_else(not_found)?;
     let client = snapshot.upstreams.get(&*target).ok_or_else(not_found)?;
     client
-        .request("resources/read", upstream_params(params, None, false))
+        .request_with(
+            "resources/read",
+            upstream_params(params, None, false),
+            &context.upstream_options(),
+        )
         .await
         .map(upstream_result)
         .map_err(forward_error)
 }
 
 /// Routes a completion request to the target owning the prompt or resource template.
-async fn complete(snapshot: &Snapshot, mut params: Value) -> Result<Value, RpcError> {
+async fn complete(
+    snapshot: &Snapshot,
+    mut params: Value,
+    context: &CallContext,
+) -> Result<Value, RpcError> {
     let reference = params.get("ref").cloned().unwrap_or(Value::Null);
     let kind = reference
         .get("type")
@@ -374,7 +404,11 @@ async fn complete(snapshot: &Snapshot, mut params: Value) -> Result<Value, RpcEr
         .get(&*target)
         .ok_or_else(|| RpcError::new(INTERNAL_ERROR, "target not configured"))?;
     client
-        .request("completion/complete", upstream_params(params, None, false))
+        .request_with(
+            "completion/complete",
+            upstream_params(params, None, false),
+            &context.upstream_options(),
+        )
         .await
         .map(upstream_result)
         .map_err(forward_error)

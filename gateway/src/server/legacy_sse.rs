@@ -9,7 +9,7 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -18,12 +18,15 @@ use tokio::sync::mpsc;
 
 use super::Gateway;
 use super::dispatch::{CallContext, dispatch, initialize_result};
+use crate::auth::Caller;
 use crate::jsonrpc::{self, Message, PARSE_ERROR, RpcError};
 use crate::protocol::{self, Era};
 
 struct SseSession {
     sender: mpsc::Sender<Value>,
     version: Arc<Mutex<String>>,
+    /// Who opened the stream; only they may post to it.
+    subject: String,
 }
 
 #[derive(Default)]
@@ -44,9 +47,11 @@ impl SseSessions {
         }
     }
 
-    fn get(&self, id: &str) -> Option<(mpsc::Sender<Value>, Arc<Mutex<String>>)> {
+    fn get(&self, id: &str, subject: &str) -> Option<(mpsc::Sender<Value>, Arc<Mutex<String>>)> {
         let open = self.open.lock().ok()?;
-        open.get(id).map(|s| (s.sender.clone(), s.version.clone()))
+        open.get(id)
+            .filter(|s| s.subject == subject)
+            .map(|s| (s.sender.clone(), s.version.clone()))
     }
 }
 
@@ -68,13 +73,21 @@ fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub(super) async fn open(State(gateway): State<Arc<Gateway>>) -> Response {
+pub(super) async fn open(
+    State(gateway): State<Arc<Gateway>>,
+    Extension(caller): Extension<Arc<Caller>>,
+) -> Response {
     let id = random_id();
     let (sender, receiver) = mpsc::channel::<Value>(64);
     let version = Arc::new(Mutex::new(protocol::HANDSHAKE_VERSIONS[0].to_owned()));
-    gateway
-        .sse
-        .insert(id.clone(), SseSession { sender, version });
+    gateway.sse.insert(
+        id.clone(),
+        SseSession {
+            sender,
+            version,
+            subject: caller.subject.clone(),
+        },
+    );
     let registration = Registration {
         gateway,
         id: id.clone(),
@@ -101,10 +114,14 @@ pub(super) async fn open(State(gateway): State<Arc<Gateway>>) -> Response {
 
 pub(super) async fn message(
     State(gateway): State<Arc<Gateway>>,
+    Extension(caller): Extension<Arc<Caller>>,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let Some((sender, version)) = query.get("sessionId").and_then(|id| gateway.sse.get(id)) else {
+    let Some((sender, version)) = query
+        .get("sessionId")
+        .and_then(|id| gateway.sse.get(id, &caller.subject))
+    else {
         return (StatusCode::NOT_FOUND, "Could not find session").into_response();
     };
     let Some(snapshot) = gateway.snapshot() else {
@@ -144,6 +161,7 @@ pub(super) async fn message(
                 era: Era::Handshake,
                 protocol_version: negotiated,
                 relay: Some(sender.clone()),
+                caller,
             };
             dispatch(&snapshot, &context, &method, params).await
         };

@@ -4,6 +4,7 @@
 //! `dispatch`, which answers lists from the loaded catalogs and forwards calls upstream.
 //! `guard` checks `Host`/`Origin`; `session` seals handshake-era session ids.
 
+mod authn;
 mod dispatch;
 mod guard;
 mod legacy_sse;
@@ -18,9 +19,11 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
+use crate::auth::{AuthConfigError, InboundAuthenticator, WELL_KNOWN_PATH};
 use crate::catalog::TargetCatalog;
 use crate::config::{GatewaySettings, RuntimeConfig, TargetSettings};
 use crate::routes::{Collision, RouteTable, precedence};
+use crate::secrets::SecretSource;
 use crate::upstream::{UpstreamClient, http_client};
 use session::SessionSealer;
 
@@ -28,6 +31,7 @@ use session::SessionSealer;
 /// finish on the snapshot they started with.
 pub struct Snapshot {
     pub settings: GatewaySettings,
+    pub authenticator: Arc<InboundAuthenticator>,
     pub routes: RouteTable,
     pub upstreams: HashMap<String, UpstreamClient>,
     pub instructions: String,
@@ -37,15 +41,18 @@ pub struct Snapshot {
 pub struct Gateway {
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     sealer: SessionSealer,
+    secrets: Arc<dyn SecretSource>,
     http: reqwest::Client,
     sse: legacy_sse::SseSessions,
 }
 
 impl Gateway {
-    pub fn new(sealer: SessionSealer) -> Arc<Self> {
+    /// `secrets` resolves the Secrets that inbound auth and targets' credentials name.
+    pub fn new(sealer: SessionSealer, secrets: Arc<dyn SecretSource>) -> Arc<Self> {
         Arc::new(Self {
             snapshot: RwLock::new(None),
             sealer,
+            secrets,
             http: http_client(),
             sse: legacy_sse::SseSessions::default(),
         })
@@ -62,8 +69,23 @@ impl Gateway {
 
     /// Serves `catalogs` under `config` from now on and returns the name collisions
     /// found. Upstream clients whose settings did not change are kept (with their
-    /// sessions).
-    pub fn load(&self, config: RuntimeConfig, mut catalogs: Vec<TargetCatalog>) -> Vec<Collision> {
+    /// sessions). An invalid configuration leaves the current snapshot in place.
+    pub fn load(
+        &self,
+        config: RuntimeConfig,
+        mut catalogs: Vec<TargetCatalog>,
+    ) -> Result<Vec<Collision>, AuthConfigError> {
+        let previous = self.snapshot();
+        let authenticator = match previous.as_ref() {
+            Some(p) if p.settings.inbound_auth == config.gateway.inbound_auth => {
+                p.authenticator.clone()
+            }
+            _ => Arc::new(InboundAuthenticator::new(
+                &config.gateway.inbound_auth,
+                self.secrets.clone(),
+                self.http.clone(),
+            )?),
+        };
         let ages: HashMap<String, String> = config
             .targets
             .iter()
@@ -72,7 +94,6 @@ impl Gateway {
         catalogs.retain(|c| ages.contains_key(&c.target));
         precedence(&mut catalogs, &ages);
         let routes = RouteTable::build(&catalogs);
-        let previous = self.snapshot();
         let upstreams = config
             .targets
             .iter()
@@ -90,6 +111,7 @@ impl Gateway {
         }
         let snapshot = Snapshot {
             settings: config.gateway,
+            authenticator,
             routes,
             upstreams,
             instructions,
@@ -97,7 +119,7 @@ impl Gateway {
         if let Ok(mut guard) = self.snapshot.write() {
             *guard = Some(Arc::new(snapshot));
         }
-        collisions
+        Ok(collisions)
     }
 
     fn upstream_for(
@@ -109,7 +131,9 @@ impl Gateway {
             .and_then(|p| p.upstreams.get(&settings.name))
             .filter(|client| client.same_settings(settings))
             .cloned()
-            .unwrap_or_else(|| UpstreamClient::new(settings, self.http.clone()))
+            .unwrap_or_else(|| {
+                UpstreamClient::new(settings, self.http.clone(), self.secrets.clone())
+            })
     }
 }
 
@@ -142,9 +166,10 @@ fn describe(settings: &GatewaySettings, catalogs: &[TargetCatalog]) -> String {
     text
 }
 
-/// The HTTP surface: `/mcp` (streamable HTTP), `/sse` + `/messages` (legacy), health.
+/// The HTTP surface: `/mcp` (streamable HTTP), `/sse` + `/messages` (legacy), the OAuth
+/// protected-resource metadata, health.
 pub fn router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
-    Router::new()
+    let authenticated = Router::new()
         .route(
             "/mcp",
             post(streamable::post)
@@ -153,6 +178,15 @@ pub fn router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
         )
         .route("/sse", get(legacy_sse::open))
         .route("/messages", post(legacy_sse::message))
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
+            authn::authenticate,
+        ));
+    let metadata = get(authn::protected_resource);
+    Router::new()
+        .merge(authenticated)
+        .route(WELL_KNOWN_PATH, metadata.clone())
+        .route(&format!("{WELL_KNOWN_PATH}/{{*resource}}"), metadata)
         .layer(axum::middleware::from_fn_with_state(
             gateway.clone(),
             guard::check_host,

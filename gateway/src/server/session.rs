@@ -21,6 +21,9 @@ pub struct SessionClaims {
     /// Tenant of the caller that opened it, when inbound auth names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tn: Option<String>,
+    /// Subject of the caller that opened it: another caller cannot use the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sb: Option<String>,
 }
 
 pub struct SessionSealer {
@@ -114,6 +117,7 @@ mod tests {
             v: "2025-06-18".into(),
             iat: now_seconds(),
             tn: Some("acme".into()),
+            sb: Some("alice".into()),
         }
     }
 

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use super::dispatch::{CallContext, dispatch, initialize_result};
 use super::session::{SessionClaims, now_seconds};
 use super::{Gateway, Snapshot};
+use crate::auth::Caller;
 use crate::jsonrpc::{
     self, HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, Message, PARSE_ERROR,
     RpcError, UNSUPPORTED_PROTOCOL_VERSION,
@@ -57,6 +58,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 pub(super) async fn post(
     State(gateway): State<Arc<Gateway>>,
+    Extension(caller): Extension<Arc<Caller>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -65,7 +67,12 @@ pub(super) async fn post(
     };
     let session = match header(&headers, protocol::HEADER_SESSION_ID) {
         None => None,
-        Some(id) => match gateway.sealer.unseal(id) {
+        // A session opened by another principal is as unknown as a forged one.
+        Some(id) => match gateway
+            .sealer
+            .unseal(id)
+            .filter(|c| c.sb.as_deref() == Some(&*caller.subject))
+        {
             Some(claims) => Some(claims),
             // The streamable HTTP spec: an unknown session is a 404, and the client
             // starts a new one.
@@ -83,14 +90,15 @@ pub(super) async fn post(
         }
     };
     match value {
-        Value::Array(messages) => batch(&snapshot, &headers, session, messages).await,
-        message => single(&gateway, snapshot, &headers, session, message).await,
+        Value::Array(messages) => batch(&snapshot, &caller, &headers, session, messages).await,
+        message => single(&gateway, snapshot, &caller, &headers, session, message).await,
     }
 }
 
 /// JSON-RPC batches (2025-03-26): every request answered, in one JSON array.
 async fn batch(
     snapshot: &Snapshot,
+    caller: &Arc<Caller>,
     headers: &HeaderMap,
     session: Option<SessionClaims>,
     messages: Vec<Value>,
@@ -108,6 +116,7 @@ async fn batch(
         era: Era::Handshake,
         protocol_version: version,
         relay: None,
+        caller: caller.clone(),
     };
     let answers = messages.into_iter().map(|message| async {
         match Message::parse(message) {
@@ -140,6 +149,7 @@ async fn batch(
 async fn single(
     gateway: &Gateway,
     snapshot: Arc<Snapshot>,
+    caller: &Arc<Caller>,
     headers: &HeaderMap,
     session: Option<SessionClaims>,
     message: Value,
@@ -150,7 +160,7 @@ async fn single(
         Err(error) => return error_response(StatusCode::BAD_REQUEST, &Value::Null, &error),
     };
     if method == "initialize" && session.is_none() {
-        return initialize(gateway, &snapshot, &id, &params);
+        return initialize(gateway, &snapshot, caller, &id, &params);
     }
     let context = match era_of(headers, session.as_ref(), &params) {
         Era::Handshake => {
@@ -163,6 +173,7 @@ async fn single(
                 era: Era::Handshake,
                 protocol_version: version,
                 relay: None,
+                caller: caller.clone(),
             }
         }
         Era::Modern => match check_envelope(headers, &method, &params) {
@@ -170,6 +181,7 @@ async fn single(
                 era: Era::Modern,
                 protocol_version: version,
                 relay: None,
+                caller: caller.clone(),
             },
             Err(error) => return error_response(modern_status(error.code), &id, &error),
         },
@@ -324,7 +336,13 @@ fn check_envelope(headers: &HeaderMap, method: &str, params: &Value) -> Result<S
     Ok(version.to_owned())
 }
 
-fn initialize(gateway: &Gateway, snapshot: &Snapshot, id: &Value, params: &Value) -> Response {
+fn initialize(
+    gateway: &Gateway,
+    snapshot: &Snapshot,
+    caller: &Caller,
+    id: &Value,
+    params: &Value,
+) -> Response {
     let requested = params
         .get("protocolVersion")
         .and_then(Value::as_str)
@@ -337,7 +355,8 @@ fn initialize(gateway: &Gateway, snapshot: &Snapshot, id: &Value, params: &Value
     let claims = SessionClaims {
         v: version.to_owned(),
         iat: now_seconds(),
-        tn: None,
+        tn: caller.tenant.clone(),
+        sb: Some(caller.subject.clone()),
     };
     let Some(session_id) = gateway.sealer.seal(&claims) else {
         let error = RpcError::new(jsonrpc::INTERNAL_ERROR, "could not open a session");

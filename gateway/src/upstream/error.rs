@@ -1,3 +1,4 @@
+use crate::credentials::CredentialError;
 use crate::jsonrpc::RpcError;
 
 /// Why a request to an upstream failed. Display texts are safe for clients and
@@ -18,6 +19,11 @@ pub enum UpstreamError {
     Malformed { target: String, reason: String },
     #[error("target {target} does not speak a supported MCP version: {reason}")]
     Protocol { target: String, reason: String },
+    #[error("target {target}: {error}")]
+    Credentials {
+        target: String,
+        error: CredentialError,
+    },
     #[error("target {target} answered with an error: {error}")]
     Rpc {
         target: String,
@@ -43,6 +49,7 @@ impl UpstreamError {
             UpstreamError::Malformed { .. } => "malformed",
             UpstreamError::Protocol { .. } => "protocol",
             UpstreamError::Rpc { .. } => "rpc_error",
+            UpstreamError::Credentials { .. } => "credentials",
         }
     }
 }

@@ -5,6 +5,8 @@ use tokio::sync::mpsc;
 
 use super::sse::SseParser;
 use super::{MAX_RESPONSE_BYTES, UpstreamError};
+use crate::auth::Caller;
+use crate::credentials::OutboundCredentials;
 use crate::jsonrpc::{Message, RpcError};
 use crate::protocol::HEADER_SESSION_ID;
 
@@ -24,6 +26,9 @@ pub(super) struct Exchange<'a> {
     pub target: &'a str,
     /// Receives the notifications the upstream interleaves with its answer.
     pub relay: Option<&'a mpsc::Sender<Value>>,
+    pub credentials: &'a OutboundCredentials,
+    /// The gateway's caller, for targets that forward the caller's token.
+    pub caller: Option<&'a Caller>,
 }
 
 /// How much of an error body is read to look for a JSON-RPC error.
@@ -40,6 +45,39 @@ fn excerpt(body: &[u8]) -> String {
 }
 
 impl Exchange<'_> {
+    /// POSTs `body` with the target's credentials; an HTTP 401 invalidates a cached token
+    /// and the request is sent once more with a fresh one.
+    async fn deliver(
+        &self,
+        body: &Value,
+        headers: &[(String, String)],
+        session: Option<&str>,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let response = self.attempt(body, headers, session).await?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        self.credentials.on_unauthorized();
+        self.attempt(body, headers, session).await
+    }
+
+    async fn attempt(
+        &self,
+        body: &Value,
+        headers: &[(String, String)],
+        session: Option<&str>,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let request = self
+            .credentials
+            .apply(self.post(body, headers, session), self.caller)
+            .await
+            .map_err(|error| UpstreamError::Credentials {
+                target: self.target.to_owned(),
+                error,
+            })?;
+        request.send().await.map_err(|e| self.transport_error(e))
+    }
+
     fn post(
         &self,
         body: &Value,
@@ -91,11 +129,7 @@ impl Exchange<'_> {
         headers: &[(String, String)],
         session: Option<&str>,
     ) -> Result<Outcome, UpstreamError> {
-        let response = self
-            .post(body, headers, session)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let response = self.deliver(body, headers, session).await?;
         self.read(response, id, session.is_some()).await
     }
 
@@ -105,11 +139,7 @@ impl Exchange<'_> {
         body: &Value,
         id: &Value,
     ) -> Result<(Outcome, Option<String>), UpstreamError> {
-        let response = self
-            .post(body, &[], None)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let response = self.deliver(body, &[], None).await?;
         let session = response
             .headers()
             .get(HEADER_SESSION_ID)
@@ -124,11 +154,7 @@ impl Exchange<'_> {
         headers: &[(String, String)],
         session: Option<&str>,
     ) -> Result<(), UpstreamError> {
-        let mut response = self
-            .post(body, headers, session)
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let mut response = self.deliver(body, headers, session).await?;
         if response.status().is_success() {
             Ok(())
         } else {

@@ -19,9 +19,12 @@ use tokio::sync::{Mutex, mpsc};
 pub use error::UpstreamError;
 use exchange::{Exchange, Outcome};
 
+use crate::auth::Caller;
 use crate::config::{TargetSettings, UpstreamProtocol};
+use crate::credentials::{CredentialError, OutboundCredentials, TargetCredentials};
 use crate::jsonrpc;
 use crate::protocol::{self, Era};
+use crate::secrets::SecretSource;
 
 /// Upper bound of one upstream response body; a larger one is treated as malformed.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -33,6 +36,8 @@ pub struct CallOptions {
     pub headers: Vec<(String, String)>,
     /// Where notifications received during the call go; full or closed relays drop them.
     pub relay: Option<mpsc::Sender<Value>>,
+    /// The gateway's caller, for targets that forward the caller's token.
+    pub caller: Option<Arc<Caller>>,
 }
 
 /// A negotiated conversation with an upstream.
@@ -58,6 +63,9 @@ struct Inner {
     protocol: UpstreamProtocol,
     timeout: Duration,
     http: reqwest::Client,
+    /// Built once; a configuration error is reported on every request.
+    credentials: Result<OutboundCredentials, CredentialError>,
+    credentials_config: TargetCredentials,
     connection: Mutex<Option<Arc<Connection>>>,
     next_id: AtomicU64,
 }
@@ -86,7 +94,12 @@ fn client_info() -> Value {
 }
 
 impl UpstreamClient {
-    pub fn new(settings: &TargetSettings, http: reqwest::Client) -> Self {
+    pub fn new(
+        settings: &TargetSettings,
+        http: reqwest::Client,
+        secrets: Arc<dyn SecretSource>,
+    ) -> Self {
+        let credentials = OutboundCredentials::new(&settings.credentials, secrets, http.clone());
         Self {
             inner: Arc::new(Inner {
                 target: settings.name.clone(),
@@ -94,6 +107,8 @@ impl UpstreamClient {
                 protocol: settings.protocol,
                 timeout: settings.timeout(),
                 http,
+                credentials,
+                credentials_config: settings.credentials.clone(),
                 connection: Mutex::new(None),
                 next_id: AtomicU64::new(1),
             }),
@@ -113,6 +128,7 @@ impl UpstreamClient {
         self.inner.endpoint == settings.endpoint
             && self.inner.protocol == settings.protocol
             && self.inner.timeout == settings.timeout()
+            && self.inner.credentials_config == settings.credentials
     }
 
     fn timeout_error(&self) -> UpstreamError {
@@ -150,13 +166,23 @@ impl UpstreamClient {
         }
     }
 
-    fn exchange(&self) -> Exchange<'_> {
-        Exchange {
+    fn exchange(&self) -> Result<Exchange<'_>, UpstreamError> {
+        let credentials =
+            self.inner
+                .credentials
+                .as_ref()
+                .map_err(|error| UpstreamError::Credentials {
+                    target: self.inner.target.clone(),
+                    error: error.clone(),
+                })?;
+        Ok(Exchange {
             http: &self.inner.http,
             endpoint: &self.inner.endpoint,
             target: &self.inner.target,
             relay: None,
-        }
+            credentials,
+            caller: None,
+        })
     }
 
     fn next_id(&self) -> Value {
@@ -186,7 +212,7 @@ impl UpstreamClient {
         let id = self.next_id();
         let body = jsonrpc::request(&id, "server/discover", modern_params(Value::Null));
         let headers = modern_headers("server/discover", None);
-        match self.exchange().send(&body, &id, &headers, None).await {
+        match self.exchange()?.send(&body, &id, &headers, None).await {
             Ok(Outcome::Response(Ok(result))) => {
                 let modern = result
                     .get("supportedVersions")
@@ -233,7 +259,7 @@ impl UpstreamClient {
             "clientInfo": client_info(),
         });
         let body = jsonrpc::request(&id, "initialize", params);
-        let (outcome, session_id) = self.exchange().send_initialize(&body, &id).await?;
+        let (outcome, session_id) = self.exchange()?.send_initialize(&body, &id).await?;
         let result = match outcome {
             Outcome::Response(Ok(result)) => result,
             Outcome::Response(Err(error)) => {
@@ -277,7 +303,7 @@ impl UpstreamClient {
                 .map(str::to_owned),
         };
         let initialized = jsonrpc::notification("notifications/initialized", Value::Null);
-        self.exchange()
+        self.exchange()?
             .notify(
                 &initialized,
                 &handshake_headers(&connection),
@@ -350,7 +376,8 @@ impl UpstreamClient {
             headers.extend(options.headers.iter().cloned());
             let exchange = Exchange {
                 relay: options.relay.as_ref(),
-                ..self.exchange()
+                caller: options.caller.as_deref(),
+                ..self.exchange()?
             };
             match exchange
                 .send(&body, id, &headers, connection.session_id.as_deref())
@@ -388,10 +415,13 @@ impl UpstreamClient {
             json!({"requestId": request_id, "reason": "cancelled by the gateway"}),
         );
         let headers = handshake_headers(&connection);
+        let Ok(exchange) = self.exchange() else {
+            return;
+        };
+        let session = connection.session_id.as_deref();
         let _ = tokio::time::timeout(
             Duration::from_secs(5),
-            self.exchange()
-                .notify(&note, &headers, connection.session_id.as_deref()),
+            exchange.notify(&note, &headers, session),
         )
         .await;
     }
