@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::AuditConfig;
 use crate::auth::InboundAuthConfig;
 use crate::credentials::TargetCredentials;
+use crate::limits::RateLimitConfig;
 use crate::naming::{DEFAULT_MAX_LENGTH, DEFAULT_SEPARATOR, NamingPolicy};
 
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
@@ -49,6 +51,15 @@ pub struct GatewaySettings {
     /// How long a 2026-07-28 client may cache list results.
     #[serde(default = "default_list_ttl_ms")]
     pub list_ttl_ms: u64,
+    /// Per-tenant rate limits (per replica share: see `limits`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<RateLimitConfig>,
+    /// What audit lines include.
+    #[serde(default)]
+    pub audit: AuditConfig,
+    /// Gateway replicas sharing the rate limits.
+    #[serde(default = "one")]
+    pub replicas: u32,
     /// How long a sealed handshake-era session id stays valid.
     #[serde(default = "default_session_ttl_seconds")]
     pub session_ttl_seconds: u64,
@@ -56,6 +67,10 @@ pub struct GatewaySettings {
 
 fn no_inbound_auth() -> InboundAuthConfig {
     InboundAuthConfig::default()
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn default_separator() -> String {
@@ -82,6 +97,9 @@ impl GatewaySettings {
         Self {
             name: name.into(),
             inbound_auth: no_inbound_auth(),
+            rate_limits: None,
+            audit: AuditConfig::default(),
+            replicas: 1,
             public_url: None,
             separator: default_separator(),
             max_name_length: default_max_length(),

@@ -6,8 +6,10 @@
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use switchboard_gateway::audit::AuditConfig;
 use switchboard_gateway::auth::InboundAuthConfig;
 use switchboard_gateway::credentials::TargetCredentials;
+use switchboard_gateway::limits::RateLimitConfig;
 
 pub const GROUP: &str = "switchboard.dev";
 
@@ -45,6 +47,12 @@ pub struct GatewaySpec {
     /// loopback names and the gateway's own Service names are always allowed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_hosts: Vec<String>,
+    /// Per-tenant rate limits (token buckets), shared out among the replicas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<RateLimitConfig>,
+    /// What audit lines include (arguments and results are off by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditConfig>,
     /// Items per page of tools/list, prompts/list and resources/list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 10000))]

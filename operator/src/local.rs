@@ -24,6 +24,8 @@ use crate::manifests::{Manifests, runtime_config};
 
 pub struct LocalOptions {
     pub listen: SocketAddr,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served, if anywhere.
+    pub admin_listen: Option<SocketAddr>,
     /// Gateways sharing this key accept each other's session ids.
     pub session_key: Option<Vec<u8>>,
     /// Which Gateway to run when the manifests hold several.
@@ -131,6 +133,21 @@ pub async fn run(
         }
     }
 
+    if let Some(admin) = options.admin_listen {
+        let listener = tokio::net::TcpListener::bind(admin)
+            .await
+            .with_context(|| format!("cannot listen on {admin}"))?;
+        say(&format!(
+            "Switchboard metrics at http://{}/metrics",
+            listener.local_addr()?
+        ));
+        let router = server::admin_router(gateway.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, router).await {
+                tracing::error!(%error, "admin listener failed");
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;

@@ -40,6 +40,9 @@ enum Command {
         /// Key for sealing session ids; gateways sharing it accept each other's sessions.
         #[arg(long, env = "SWITCHBOARD_SESSION_KEY_FILE")]
         session_key_file: Option<PathBuf>,
+        /// Also serve /metrics, /healthz and /readyz on this address.
+        #[arg(long, env = "SWITCHBOARD_ADMIN_LISTEN")]
+        admin_listen: Option<SocketAddr>,
     },
     /// Run three sample team servers behind one gateway.
     Demo {
@@ -76,6 +79,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             listen,
             gateway,
             session_key_file,
+            admin_listen,
         } => {
             let manifests = Manifests::read(&path)?;
             let session_key = session_key_file
@@ -85,6 +89,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 manifests,
                 LocalOptions {
                     listen,
+                    admin_listen,
                     session_key,
                     gateway,
                 },

@@ -4,8 +4,11 @@
 //! `dispatch`, which answers lists from the loaded catalogs and forwards calls upstream.
 //! `guard` checks `Host`/`Origin`; `session` seals handshake-era session ids.
 
+mod admission;
 mod authn;
+mod context;
 mod dispatch;
+mod forward;
 mod guard;
 mod legacy_sse;
 pub mod session;
@@ -19,13 +22,26 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 
+use crate::audit::AuditLog;
 use crate::auth::{AuthConfigError, InboundAuthenticator, WELL_KNOWN_PATH};
 use crate::catalog::TargetCatalog;
 use crate::config::{GatewaySettings, RuntimeConfig, TargetSettings};
+use crate::limits::{RateLimitError, RateLimiter};
 use crate::routes::{Collision, RouteTable, precedence};
 use crate::secrets::SecretSource;
+use crate::telemetry::metrics::{Metrics, TargetLabels};
 use crate::upstream::{UpstreamClient, http_client};
 use session::SessionSealer;
+use time::format_description::well_known::Rfc3339;
+
+/// Why a configuration could not be loaded; the previous one keeps serving.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    InboundAuth(#[from] AuthConfigError),
+    #[error(transparent)]
+    RateLimits(#[from] RateLimitError),
+}
 
 /// What the gateway serves right now; replaced whole on reload, so in-flight calls
 /// finish on the snapshot they started with.
@@ -35,6 +51,9 @@ pub struct Snapshot {
     pub routes: RouteTable,
     pub upstreams: HashMap<String, UpstreamClient>,
     pub instructions: String,
+    pub limiter: Option<Arc<RateLimiter>>,
+    pub metrics: Arc<Metrics>,
+    pub audit: Arc<AuditLog>,
 }
 
 /// A running gateway's shared state.
@@ -42,6 +61,8 @@ pub struct Gateway {
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     sealer: SessionSealer,
     secrets: Arc<dyn SecretSource>,
+    metrics: Arc<Metrics>,
+    audit: Arc<AuditLog>,
     http: reqwest::Client,
     sse: legacy_sse::SseSessions,
 }
@@ -49,10 +70,21 @@ pub struct Gateway {
 impl Gateway {
     /// `secrets` resolves the Secrets that inbound auth and targets' credentials name.
     pub fn new(sealer: SessionSealer, secrets: Arc<dyn SecretSource>) -> Arc<Self> {
+        Self::with_audit_log(sealer, secrets, AuditLog::default())
+    }
+
+    /// Like [`Gateway::new`], writing audit lines to `audit` instead of standard output.
+    pub fn with_audit_log(
+        sealer: SessionSealer,
+        secrets: Arc<dyn SecretSource>,
+        audit: AuditLog,
+    ) -> Arc<Self> {
         Arc::new(Self {
             snapshot: RwLock::new(None),
             sealer,
             secrets,
+            metrics: Arc::new(Metrics::new()),
+            audit: Arc::new(audit),
             http: http_client(),
             sse: legacy_sse::SseSessions::default(),
         })
@@ -61,6 +93,10 @@ impl Gateway {
     /// The current snapshot; `None` until the first [`Gateway::load`].
     pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
         self.snapshot.read().ok().and_then(|guard| guard.clone())
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn is_ready(&self) -> bool {
@@ -74,7 +110,7 @@ impl Gateway {
         &self,
         config: RuntimeConfig,
         mut catalogs: Vec<TargetCatalog>,
-    ) -> Result<Vec<Collision>, AuthConfigError> {
+    ) -> Result<Vec<Collision>, LoadError> {
         let previous = self.snapshot();
         let authenticator = match previous.as_ref() {
             Some(p) if p.settings.inbound_auth == config.gateway.inbound_auth => {
@@ -86,6 +122,33 @@ impl Gateway {
                 self.http.clone(),
             )?),
         };
+        let limiter = match (&config.gateway.rate_limits, previous.as_ref()) {
+            (None, _) => None,
+            // Unchanged limits keep their buckets across a catalog reload.
+            (Some(limits), Some(p))
+                if p.settings.rate_limits.as_ref() == Some(limits)
+                    && p.settings.replicas == config.gateway.replicas =>
+            {
+                p.limiter.clone()
+            }
+            (Some(limits), _) => Some(Arc::new(RateLimiter::new(limits, config.gateway.replicas)?)),
+        };
+        for catalog in &catalogs {
+            let labels = TargetLabels {
+                target: catalog.target.clone(),
+            };
+            self.metrics
+                .catalog_tools
+                .get_or_create(&labels)
+                .set(catalog.tools.len() as i64);
+            let synced = time::OffsetDateTime::parse(&catalog.synced_at, &Rfc3339)
+                .map(|t| t.unix_timestamp())
+                .unwrap_or_default();
+            self.metrics
+                .catalog_synced_at
+                .get_or_create(&labels)
+                .set(synced);
+        }
         let ages: HashMap<String, String> = config
             .targets
             .iter()
@@ -115,6 +178,9 @@ impl Gateway {
             routes,
             upstreams,
             instructions,
+            limiter,
+            metrics: self.metrics.clone(),
+            audit: self.audit.clone(),
         };
         if let Ok(mut guard) = self.snapshot.write() {
             *guard = Some(Arc::new(snapshot));
@@ -196,12 +262,24 @@ pub fn router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
         .with_state(gateway)
 }
 
-/// `/healthz` (the process is up) and `/readyz` (a catalog is loaded), for probes.
+/// `/healthz` (the process is up), `/readyz` (a catalog is loaded) and `/metrics`
+/// (Prometheus), on a port of their own.
 pub fn admin_router<S>(gateway: Arc<Gateway>) -> Router<S> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .with_state(gateway)
+}
+
+async fn metrics(State(gateway): State<Arc<Gateway>>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        gateway.metrics.encode(),
+    )
 }
 
 async fn ready(State(gateway): State<Arc<Gateway>>) -> (StatusCode, &'static str) {

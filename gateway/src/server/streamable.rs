@@ -15,7 +15,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::dispatch::{CallContext, dispatch, initialize_result};
+use super::admission::{admit, retry_after};
+use super::context::CallContext;
+use super::dispatch::{dispatch, initialize_result};
 use super::session::{SessionClaims, now_seconds};
 use super::{Gateway, Snapshot};
 use crate::auth::Caller;
@@ -112,16 +114,21 @@ async fn batch(
             .unwrap_or(protocol::DEFAULT_HANDSHAKE_VERSION)
             .to_owned()
     });
-    let context = CallContext {
-        era: Era::Handshake,
-        protocol_version: version,
-        relay: None,
-        caller: caller.clone(),
-    };
+    let context = CallContext::new(
+        Era::Handshake,
+        version,
+        caller.clone(),
+        headers,
+        &Value::Null,
+    );
     let answers = messages.into_iter().map(|message| async {
         match Message::parse(message) {
             Ok(Message::Request { id, method, params }) if method != "initialize" => {
-                Some(match dispatch(snapshot, &context, &method, params).await {
+                let outcome = match admit(snapshot, &context, &method, &params) {
+                    Ok(()) => dispatch(snapshot, &context, &method, params).await,
+                    Err(error) => Err(error),
+                };
+                Some(match outcome {
                     Ok(result) => jsonrpc::success(&id, result),
                     Err(error) => jsonrpc::failure(&id, &error),
                 })
@@ -169,23 +176,22 @@ async fn single(
                     .unwrap_or(protocol::DEFAULT_HANDSHAKE_VERSION)
                     .to_owned()
             });
-            CallContext {
-                era: Era::Handshake,
-                protocol_version: version,
-                relay: None,
-                caller: caller.clone(),
-            }
+            CallContext::new(Era::Handshake, version, caller.clone(), headers, &params)
         }
         Era::Modern => match check_envelope(headers, &method, &params) {
-            Ok(version) => CallContext {
-                era: Era::Modern,
-                protocol_version: version,
-                relay: None,
-                caller: caller.clone(),
-            },
+            Ok(version) => CallContext::new(Era::Modern, version, caller.clone(), headers, &params),
             Err(error) => return error_response(modern_status(error.code), &id, &error),
         },
     };
+    if let Err(error) = admit(&snapshot, &context, &method, &params) {
+        let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, &id, &error);
+        if let Some(value) =
+            retry_after(&error).and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
     if streams(headers, &snapshot, &method, &params) {
         return stream_call(snapshot, context, id, method, params);
     }
@@ -358,6 +364,7 @@ fn initialize(
         tn: caller.tenant.clone(),
         sb: Some(caller.subject.clone()),
     };
+    gateway.metrics.sessions_opened.inc();
     let Some(session_id) = gateway.sealer.seal(&claims) else {
         let error = RpcError::new(jsonrpc::INTERNAL_ERROR, "could not open a session");
         return error_response(StatusCode::INTERNAL_SERVER_ERROR, id, &error);

@@ -14,3 +14,6 @@ pub fn init_logging(json: bool) {
         builder.try_init()
     };
 }
+
+pub mod metrics;
+pub mod trace;
