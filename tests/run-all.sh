@@ -45,6 +45,13 @@ if ((fast == 0)); then
     cargo fmt --all -- --check || fail_step fmt
     step "cargo clippy --workspace --all-targets -- -D warnings"
     cargo clippy --workspace --all-targets -- -D warnings || fail_step clippy
+    step "cargo deny check bans licenses sources"
+    deny="$SWITCHBOARD_TOOLS_DIR/cargo/bin/cargo-deny"
+    if "$deny" --offline check bans licenses sources >"$logs/deny.log" 2>&1; then
+        tail -1 "$logs/deny.log"
+    else
+        grep -E '^error' -A 8 "$logs/deny.log"; tail -1 "$logs/deny.log"; fail_step deny
+    fi
 fi
 
 step "cargo build --workspace --bins"

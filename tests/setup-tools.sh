@@ -69,6 +69,21 @@ else
     echo "$npm_stamp" >"$tools/.stamp-npm"
 fi
 
+# --- cargo-deny ----------------------------------------------------------------
+# Licenses, bans and sources of the dependency tree (deny.toml). Built once per machine.
+deny_version="0.19.0"
+deny_bin="$tools/cargo/bin/cargo-deny"
+if [[ -x "$deny_bin" && "$("$deny_bin" --version 2>/dev/null)" == "cargo-deny $deny_version" ]]; then
+    say "cargo-deny $deny_version up to date"
+elif command -v cargo-deny >/dev/null && [[ "$(cargo-deny --version)" == "cargo-deny $deny_version" ]]; then
+    mkdir -p "$tools/cargo/bin" && ln -sf "$(command -v cargo-deny)" "$deny_bin"
+    say "using the installed cargo-deny $deny_version"
+else
+    say "building cargo-deny $deny_version (a few minutes, once per machine)"
+    cargo install --quiet --locked --root "$tools/cargo" --version "$deny_version" cargo-deny ||
+        die "cargo install cargo-deny failed"
+fi
+
 # --- verify -------------------------------------------------------------------
 "$tools/venv/bin/python" - "$pins/requirements.txt" <<'EOF' || die "python tools do not match the pins (rm $tools/.stamp-python and rerun)"
 import sys
