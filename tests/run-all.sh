@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole Switchboard test suite, in one command:
 #   tools → fmt → clippy → build → cargo tests (nextest) → end-to-end pytest with real peers.
+# Every cargo step uses the same feature set (--all-features), so the workspace is built once.
 # Ends with `N passed, N failed`: tests of nextest + pytest, plus each failed check step
 # (fmt, clippy, build) counted as one failure. Exit status is non-zero if anything failed.
 #
@@ -43,8 +44,8 @@ fi
 if ((fast == 0)); then
     step "cargo fmt --all -- --check"
     cargo fmt --all -- --check || fail_step fmt
-    step "cargo clippy --workspace --all-targets -- -D warnings"
-    cargo clippy --workspace --all-targets -- -D warnings || fail_step clippy
+    step "cargo clippy --workspace --all-targets --all-features -- -D warnings"
+    cargo clippy --workspace --all-targets --all-features -- -D warnings || fail_step clippy
     step "cargo deny check bans licenses sources"
     deny="$SWITCHBOARD_TOOLS_DIR/cargo/bin/cargo-deny"
     if "$deny" --offline check bans licenses sources >"$logs/deny.log" 2>&1; then
@@ -54,14 +55,14 @@ if ((fast == 0)); then
     fi
 fi
 
-step "cargo build --workspace --bins"
+step "cargo build --workspace --bins --all-features"
 built=1
-cargo build --workspace --bins || { fail_step build; built=0; }
+cargo build --workspace --bins --all-features || { fail_step build; built=0; }
 
 if ((cargo_tests)); then
     if command -v cargo-nextest >/dev/null; then
-        step "cargo nextest run --workspace"
-        cargo nextest run --workspace --no-tests=warn 2>&1 | tee "$logs/nextest.log"
+        step "cargo nextest run --workspace --all-features"
+        cargo nextest run --workspace --all-features --no-tests=warn 2>&1 | tee "$logs/nextest.log"
         code=${PIPESTATUS[0]}
         # Summary [   0.02s] 12 tests run: 11 passed, 1 failed, 0 skipped
         summary="$(grep -E 'Summary \[.*tests? run:' "$logs/nextest.log" | tail -1)"
@@ -69,8 +70,8 @@ if ((cargo_tests)); then
         n_fail="$(grep -oE '[0-9]+ failed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)"
         n_timeout="$(grep -oE '[0-9]+ timed out' <<<"$summary" | grep -oE '[0-9]+' || echo 0)"
     else
-        step "cargo test --workspace (cargo-nextest not installed)"
-        cargo test --workspace 2>&1 | tee "$logs/cargo-test.log"
+        step "cargo test --workspace --all-features (cargo-nextest not installed)"
+        cargo test --workspace --all-features 2>&1 | tee "$logs/cargo-test.log"
         code=${PIPESTATUS[0]}
         # test result: ok. 12 passed; 0 failed; 0 ignored; ... (one line per test binary)
         read -r n_pass n_fail < <(awk '/^test result:/ { for (i = 1; i < NF; i++) {

@@ -53,7 +53,9 @@ impl CallContext {
     /// token) and the trace context.
     pub fn upstream_options(&self) -> CallOptions {
         CallOptions {
-            headers: self.trace.upstream_headers(),
+            headers: self
+                .trace
+                .upstream_headers_for(&TraceContext::new_span_id()),
             relay: None,
             caller: Some(self.caller.clone()),
         }

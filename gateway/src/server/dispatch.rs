@@ -1,6 +1,8 @@
 //! MCP methods: lists come from the catalog, calls go to the owning target.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
+
+use tracing::Instrument as _;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,6 +14,7 @@ use super::forward::{call_tool, complete, get_prompt, read_resource};
 use crate::jsonrpc::RpcError;
 use crate::protocol::{self, Era};
 use crate::telemetry::metrics::{MethodLabels, Metrics, RequestLabels};
+use crate::telemetry::spans::{SpanKind, SpanRecord};
 
 pub(super) fn server_info() -> Value {
     json!({"name": "switchboard", "title": "Switchboard MCP gateway", "version": env!("CARGO_PKG_VERSION")})
@@ -29,7 +32,33 @@ pub(super) async fn dispatch(
     params: Value,
 ) -> Result<Value, RpcError> {
     let started = Instant::now();
-    let outcome = answer(snapshot, context, method, params).await;
+    let wall_start = SystemTime::now();
+    let span = tracing::info_span!(
+        "mcp_request",
+        method,
+        trace_id = %context.trace.trace_id,
+        request_id = %context.request_id,
+    );
+    let outcome = answer(snapshot, context, method, params)
+        .instrument(span)
+        .await;
+    if snapshot.spans.enabled() {
+        let mut attributes = vec![("mcp.method", method.to_owned())];
+        if let Some(tenant) = &context.caller.tenant {
+            attributes.push(("switchboard.tenant", tenant.clone()));
+        }
+        snapshot.spans.record(SpanRecord {
+            trace_id: context.trace.trace_id.clone(),
+            span_id: context.trace.span_id.clone(),
+            parent_span_id: context.trace.parent_span_id.clone(),
+            name: method.to_owned(),
+            kind: SpanKind::Server,
+            start: wall_start,
+            end: SystemTime::now(),
+            attributes,
+            error: outcome.is_err(),
+        });
+    }
     let method_label = Metrics::method_label(method);
     let status = if outcome.is_ok() {
         "ok".to_owned()

@@ -1,7 +1,9 @@
 //! Requests that go to a target: tool calls, prompts, resource reads, completions.
 //! Each is recorded: metrics always, an audit line for tool calls.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
+
+use tracing::Instrument as _;
 
 use serde_json::{Map, Value, json};
 
@@ -13,6 +15,8 @@ use crate::protocol::{self, Era};
 use crate::routes::Listed;
 use crate::sync::now_rfc3339;
 use crate::telemetry::metrics::{CallLabels, TargetLabels, TenantBytesLabels, TenantLabels};
+use crate::telemetry::spans::{SpanKind, SpanRecord};
+use crate::telemetry::trace::TraceContext;
 use crate::upstream::{CallOptions, UpstreamError};
 
 /// MCP's code for an unknown resource URI.
@@ -122,7 +126,8 @@ pub(super) async fn call_tool(
     };
     let arguments = params.get("arguments").cloned();
     let mut headers = param_headers(tool, arguments.as_ref());
-    headers.extend(context.trace.upstream_headers());
+    let span_id = TraceContext::new_span_id();
+    headers.extend(context.trace.upstream_headers_for(&span_id));
     let options = CallOptions {
         headers,
         relay: context.relay.clone(),
@@ -139,8 +144,27 @@ pub(super) async fn call_tool(
         }
     }
     let started = Instant::now();
-    let outcome = client.request_with("tools/call", forwarded, &options).await;
+    let wall_start = SystemTime::now();
+    let upstream_span =
+        tracing::info_span!("upstream_call", target = %target, tool = %tool.route.upstream_name);
+    let outcome = client
+        .request_with("tools/call", forwarded, &options)
+        .instrument(upstream_span)
+        .await;
     let elapsed = started.elapsed();
+    if snapshot.spans.enabled() {
+        snapshot.spans.record(SpanRecord {
+            trace_id: context.trace.trace_id.clone(),
+            span_id,
+            parent_span_id: Some(context.trace.span_id.clone()),
+            name: format!("tools/call {target}"),
+            kind: SpanKind::Client,
+            start: wall_start,
+            end: SystemTime::now(),
+            attributes: vec![("mcp.target", target.to_string()), ("mcp.tool", tool.route.upstream_name.clone())],
+            error: !matches!(&outcome, Ok(r) if !r.get("isError").and_then(Value::as_bool).unwrap_or(false)),
+        });
+    }
     let (label, answer, reason) = match outcome {
         Ok(result) => {
             let failed = result

@@ -30,6 +30,7 @@ use crate::limits::{RateLimitError, RateLimiter};
 use crate::routes::{Collision, RouteTable, precedence};
 use crate::secrets::SecretSource;
 use crate::telemetry::metrics::{Metrics, TargetLabels};
+use crate::telemetry::spans::Spans;
 use crate::upstream::{UpstreamClient, http_client};
 use session::SessionSealer;
 use time::format_description::well_known::Rfc3339;
@@ -54,6 +55,7 @@ pub struct Snapshot {
     pub limiter: Option<Arc<RateLimiter>>,
     pub metrics: Arc<Metrics>,
     pub audit: Arc<AuditLog>,
+    pub spans: Arc<Spans>,
 }
 
 /// A running gateway's shared state.
@@ -63,6 +65,7 @@ pub struct Gateway {
     secrets: Arc<dyn SecretSource>,
     metrics: Arc<Metrics>,
     audit: Arc<AuditLog>,
+    spans: Arc<Spans>,
     http: reqwest::Client,
     sse: legacy_sse::SseSessions,
 }
@@ -79,13 +82,15 @@ impl Gateway {
         secrets: Arc<dyn SecretSource>,
         audit: AuditLog,
     ) -> Arc<Self> {
+        let http = http_client();
         Arc::new(Self {
             snapshot: RwLock::new(None),
             sealer,
             secrets,
             metrics: Arc::new(Metrics::new()),
             audit: Arc::new(audit),
-            http: http_client(),
+            spans: Arc::new(Spans::from_env(&http)),
+            http,
             sse: legacy_sse::SseSessions::default(),
         })
     }
@@ -181,6 +186,7 @@ impl Gateway {
             limiter,
             metrics: self.metrics.clone(),
             audit: self.audit.clone(),
+            spans: self.spans.clone(),
         };
         if let Ok(mut guard) = self.snapshot.write() {
             *guard = Some(Arc::new(snapshot));

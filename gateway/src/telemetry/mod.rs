@@ -16,4 +16,7 @@ pub fn init_logging(json: bool) {
 }
 
 pub mod metrics;
+#[cfg(feature = "otlp")]
+pub mod otlp;
+pub mod spans;
 pub mod trace;

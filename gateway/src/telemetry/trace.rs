@@ -10,6 +10,10 @@ use serde_json::Value;
 pub struct TraceContext {
     /// 32 lowercase hex digits.
     pub trace_id: String,
+    /// The gateway's own span for this request (16 hex digits).
+    pub span_id: String,
+    /// The caller's span, when the caller sent one.
+    pub parent_span_id: Option<String>,
     /// 2 hex digits (`01` = sampled).
     pub flags: String,
     pub tracestate: Option<String>,
@@ -29,7 +33,7 @@ fn is_hex(text: &str, len: usize) -> bool {
 }
 
 /// Parses `00-<trace-id>-<parent-id>-<flags>`; `None` for anything malformed or all-zero.
-fn parse(traceparent: &str) -> Option<(String, String)> {
+fn parse(traceparent: &str) -> Option<(String, String, String)> {
     let mut parts = traceparent.trim().split('-');
     let (version, trace_id, parent, flags) =
         (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
@@ -40,7 +44,7 @@ fn parse(traceparent: &str) -> Option<(String, String)> {
         && is_hex(parent, 16)
         && parent.bytes().any(|b| b != b'0')
         && is_hex(flags, 2);
-    valid.then(|| (trace_id.to_owned(), flags.to_owned()))
+    valid.then(|| (trace_id.to_owned(), parent.to_owned(), flags.to_owned()))
 }
 
 impl TraceContext {
@@ -57,28 +61,37 @@ impl TraceContext {
             Some(header) => (Some(header), tracestate),
             None => (meta_str("traceparent"), meta_str("tracestate")),
         };
+        let span_id = random_hex(8);
         match parent.and_then(parse) {
-            Some((trace_id, flags)) => Self {
+            Some((trace_id, parent, flags)) => Self {
                 trace_id,
+                span_id,
+                parent_span_id: Some(parent),
                 flags,
                 tracestate: state.map(str::to_owned),
             },
             None => Self {
                 trace_id: random_hex(16),
+                span_id,
+                parent_span_id: None,
                 flags: "01".into(),
                 tracestate: None,
             },
         }
     }
 
-    /// A `traceparent` for a new child span (an upstream call).
-    pub fn child_traceparent(&self) -> String {
-        format!("00-{}-{}-{}", self.trace_id, random_hex(8), self.flags)
+    /// A new span id for a child of this request's span (an upstream call).
+    pub fn new_span_id() -> String {
+        random_hex(8)
     }
 
-    /// Headers that carry this trace to an upstream.
-    pub fn upstream_headers(&self) -> Vec<(String, String)> {
-        let mut headers = vec![("traceparent".to_owned(), self.child_traceparent())];
+    pub fn traceparent(&self, span_id: &str) -> String {
+        format!("00-{}-{span_id}-{}", self.trace_id, self.flags)
+    }
+
+    /// Headers that carry this trace to an upstream call whose span is `span_id`.
+    pub fn upstream_headers_for(&self, span_id: &str) -> Vec<(String, String)> {
+        let mut headers = vec![("traceparent".to_owned(), self.traceparent(span_id))];
         if let Some(state) = &self.tracestate {
             headers.push(("tracestate".to_owned(), state.clone()));
         }
@@ -97,17 +110,20 @@ mod tests {
     fn continues_the_callers_trace_with_a_new_span() {
         let trace = TraceContext::from_request(Some(PARENT), Some("vendor=x"), &json!({}));
         assert_eq!(trace.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
-        let child = trace.child_traceparent();
+        let child = trace.traceparent(&TraceContext::new_span_id());
         assert!(child.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
         assert!(
             !child.contains("00f067aa0ba902b7"),
             "the upstream call is a new span"
         );
         assert!(child.ends_with("-01"));
+        assert_eq!(trace.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
+        let headers = trace.upstream_headers_for("1111111111111111");
         assert_eq!(
-            trace.upstream_headers()[1],
-            ("tracestate".into(), "vendor=x".into())
+            headers[0].1,
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01"
         );
+        assert_eq!(headers[1], ("tracestate".into(), "vendor=x".into()));
     }
 
     #[test]
