@@ -7,6 +7,7 @@
 //! an upstream what it offers while serving a list.
 
 pub mod auth;
+pub mod authz;
 pub mod catalog;
 pub mod cli;
 pub mod config;
