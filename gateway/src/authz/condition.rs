@@ -6,7 +6,7 @@
 //! load errors, not per-request surprises.
 
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 use cel::common::types::{
@@ -29,8 +29,15 @@ pub(crate) const TOOL_FIELDS: &[&str] = &["name", "target", "upstreamName"];
 /// Longest evaluation error kept in a denial reason (they can quote claim values).
 const MAX_ERROR_LEN: usize = 200;
 
-/// The standard CEL environment; immutable, so one serves every policy.
-static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
+thread_local! {
+    /// The standard CEL environment. Every evaluation holds an `Arc` of it; one per thread
+    /// keeps that reference count off a cache line shared by all request threads.
+    static ENV: Arc<Env> = Arc::new(Env::stdlib());
+}
+
+fn context<'v>() -> Context<'static, 'v> {
+    ENV.with(|env| Context::with_env(Arc::clone(env)))
+}
 
 /// A compiled `when` condition.
 #[derive(Debug)]
@@ -54,7 +61,9 @@ impl Condition {
                 super::config::MAX_CONDITION_LEN
             ));
         }
-        let program = ENV.compile(source).map_err(|e| e.to_string())?;
+        let program = ENV
+            .with(|env| env.compile(source))
+            .map_err(|e| e.to_string())?;
         let mut uses_tool = false;
         check(program.expression(), &mut Vec::new(), &mut uses_tool)?;
         let condition = Self { program, uses_tool };
@@ -66,13 +75,15 @@ impl Condition {
         self.uses_tool
     }
 
-    /// Evaluates against `caller` (from [`caller_value`]) and `tool`.
-    pub(crate) fn eval(&self, caller: &CelMap<'_>, tool: &ToolRef<'_>) -> Result<bool, String> {
-        let vars = Vars {
-            caller,
-            tool: self.uses_tool.then(|| tool_value(tool)),
-        };
-        let mut context = Context::with_env(Arc::clone(&ENV));
+    /// Evaluates against `caller` (from [`caller_value`]) and `tool` (from [`tool_value`];
+    /// needed only if [`Condition::uses_tool`]).
+    pub(crate) fn eval(
+        &self,
+        caller: &CelMap<'_>,
+        tool: Option<&CelMap<'_>>,
+    ) -> Result<bool, String> {
+        let vars = Vars { caller, tool };
+        let mut context = context();
         context.set_variable_resolver(&vars);
         match self.program.execute(&context) {
             Ok(Value::Bool(b)) => Ok(b),
@@ -103,11 +114,12 @@ impl Condition {
         };
         for caller in [full, Caller::anonymous()] {
             let value = caller_value(&caller);
+            let tool = tool_value(&tool);
             let vars = Vars {
                 caller: &value,
-                tool: Some(tool_value(&tool)),
+                tool: Some(&tool),
             };
-            let mut context = Context::with_env(Arc::clone(&ENV));
+            let mut context = context();
             context.set_variable_resolver(&vars);
             match self.program.execute(&context) {
                 Ok(Value::Bool(_)) => {}
@@ -219,16 +231,16 @@ fn check_entry(
 }
 
 /// Serves `caller` and `tool` by reference.
-struct Vars<'a> {
+struct Vars<'a, 'b> {
     caller: &'a CelMap<'a>,
-    tool: Option<CelMap<'a>>,
+    tool: Option<&'b CelMap<'b>>,
 }
 
-impl VariableResolver for Vars<'_> {
-    fn resolve<'b>(&'b self, variable: &str) -> Option<CowVal<'b, 'b>> {
+impl VariableResolver for Vars<'_, '_> {
+    fn resolve<'r>(&'r self, variable: &str) -> Option<CowVal<'r, 'r>> {
         match variable {
             "caller" => Some(CowVal::Borrowed(self.caller)),
-            "tool" => self.tool.as_ref().map(|t| CowVal::Borrowed(t as &dyn Val)),
+            "tool" => self.tool.map(|t| CowVal::Borrowed(t as &dyn Val)),
             _ => None,
         }
     }
@@ -268,7 +280,8 @@ pub(crate) fn caller_value(caller: &Caller) -> CelMap<'_> {
     CelMap::from(map)
 }
 
-fn tool_value<'a>(tool: &ToolRef<'a>) -> CelMap<'a> {
+/// The CEL value of `tool`.
+pub(crate) fn tool_value<'a>(tool: &ToolRef<'a>) -> CelMap<'a> {
     let mut map: HashMap<CelMapKey<'a>, Box<dyn Val + 'a>> = HashMap::with_capacity(3);
     map.insert("name".into(), string(tool.exposed));
     map.insert("target".into(), string(tool.target));
@@ -341,7 +354,7 @@ mod tests {
 
     fn eval(source: &str, caller: &Caller) -> Result<bool, String> {
         let cond = Condition::compile(source).unwrap();
-        cond.eval(&caller_value(caller), &TOOL)
+        cond.eval(&caller_value(caller), Some(&tool_value(&TOOL)))
     }
 
     #[test]

@@ -8,7 +8,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::condition::{Condition, caller_value};
+use super::condition::{Condition, caller_value, tool_value};
 use super::config::{Action, AuthorizationConfig, AuthorizationRule, MAX_RULES, TargetTenancy};
 use super::{Decision, PolicyError, ToolRef};
 use crate::auth::Caller;
@@ -572,6 +572,8 @@ impl CallerPolicy<'_, '_> {
         if !policy.may_use_target(self.caller, tool.target) {
             return Verdict::Tenancy;
         }
+        // Built on first use, then shared by every condition evaluated for this tool.
+        let tool_map = OnceCell::new();
         for &i in policy.covering(tool).iter() {
             let i = i as usize;
             let rule = &policy.rules[i];
@@ -580,11 +582,11 @@ impl CallerPolicy<'_, '_> {
             };
             let caller = self.value.get_or_init(|| caller_value(self.caller));
             let outcome = if condition.uses_tool() {
-                condition.eval(caller, tool)
+                condition.eval(caller, Some(tool_map.get_or_init(|| tool_value(tool))))
             } else if let Some(memo) = self.memo.get(i) {
-                memo.get_or_init(|| condition.eval(caller, tool)).clone()
+                memo.get_or_init(|| condition.eval(caller, None)).clone()
             } else {
-                condition.eval(caller, tool)
+                condition.eval(caller, None)
             };
             match outcome {
                 Ok(true) => return Verdict::Rule(i),
