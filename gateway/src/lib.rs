@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod authz;
 pub mod catalog;
 pub mod cli;
 pub mod config;
