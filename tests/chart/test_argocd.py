@@ -1,5 +1,6 @@
-"""Argo CD health checks (Lua, run with lua5.4 the way Argo CD runs them: a chunk with the
-object in the global `obj`, returning {status, message}) and the Argo CD manifests."""
+"""Argo CD health checks (Lua, run the way Argo CD runs them: a chunk with the object in
+the global `obj`, returning {status, message}) and the Argo CD manifests. Each sample runs
+under lua5.4 and under lua5.1, the dialect of gopher-lua, Argo CD's interpreter."""
 
 import json
 import subprocess
@@ -41,24 +42,25 @@ def lua_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def health(script: str, obj: dict) -> tuple[str, str]:
+def health(script: str, obj: dict, lua: str = "lua5.4") -> tuple[str, str]:
     harness = (
         f"obj = {lua_literal(obj)}\n"
         f"local check = assert(loadfile({json.dumps(str(HEALTH / (script + '.lua')))}))\n"
         "local hs = check()\n"
         "io.write(tostring(hs.status), '\\n', tostring(hs.message))\n"
     )
-    result = subprocess.run([chartlib.tool("lua5.4"), "-"], input=harness, capture_output=True,
+    result = subprocess.run([chartlib.tool(lua), "-"], input=harness, capture_output=True,
                             text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     status, _, message = result.stdout.partition("\n")
     return status, message
 
 
+@pytest.mark.parametrize("lua", ["lua5.4", "lua5.1"])
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
-def test_health_of_sample(path):
+def test_health_of_sample(path, lua):
     sample = chartlib.load_file(path)[0]
-    status, message = health(sample["script"], sample["object"])
+    status, message = health(sample["script"], sample["object"], lua)
     assert status in STATES
     assert status == sample["expect"]["status"], message
     assert sample["expect"]["message"] in message, message

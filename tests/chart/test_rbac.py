@@ -86,3 +86,45 @@ def test_one_commented_rule_per_purpose():
     assert rules
     for i in rules:
         assert lines[i - 1].strip().startswith("#"), f"rbac.yaml:{i + 1} has no comment"
+
+
+def test_the_analysis_on_a_known_snippet(tmp_path):
+    """The source analysis itself, on a snippet with every pattern it understands."""
+    (tmp_path / "lib.rs").write_text('''
+async fn apply<K>(ctx: &Context, api: &Api<K>, name: &str, object: &K) -> Result<K, Error> {
+    let params = PatchParams::apply("x").force();
+    Ok(api.patch(name, &params, &Patch::Apply(object)).await?)
+}
+fn api<K>(client: &Client, ns: Option<&str>) -> Api<K> {
+    match ns { Some(ns) => Api::namespaced(client.clone(), ns), None => Api::all(client.clone()) }
+}
+async fn reconcile(ctx: &Context, client: Client) {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "ns");
+    let _ = secrets.get_opt("s").await; // a comment with maps.delete( in it
+    apply(ctx, &Api::<Service>::namespaced(client.clone(), "ns"), "n", &svc).await;
+    let maps = Api::<ConfigMap>::namespaced(client.clone(), "ns");
+    maps.delete("old", &DeleteParams::default()).await;
+    let text = "targets.list( inside a string";
+    let targets: Api<GatewayTarget> = Api::all(client.clone());
+    targets.patch_status("t", &PatchParams::apply("x"), &Patch::Apply(&status)).await;
+    targets.patch("t", &PatchParams::default(), &Patch::Merge(&finalizers)).await;
+    Controller::new(api::<DeserializeGuard<Gateway>>(&client, None), Config::default())
+        .owns(api::<Deployment>(&client, None), Config::default());
+    let recorder = Recorder::new(client.clone(), reporter);
+}
+#[cfg(test)]
+mod tests {
+    fn t(client: Client) { let pods: Api<Pod> = Api::all(client); pods.delete("p"); }
+}
+''')
+    use = chartlib.operator_api_use(tmp_path)["use"]
+    assert use == {
+        ("", "secrets"): {"get"},
+        ("", "services"): {"create", "patch"},
+        ("", "configmaps"): {"delete"},
+        ("switchboard.dev", "gatewaytargets/status"): {"patch"},
+        ("switchboard.dev", "gatewaytargets"): {"patch"},
+        ("switchboard.dev", "gateways"): {"list", "watch"},
+        ("apps", "deployments"): {"list", "watch"},
+        ("events.k8s.io", "events"): {"create", "patch"},
+    }, use
