@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditConfig;
 use crate::auth::InboundAuthConfig;
+use crate::authz::{AuthorizationConfig, PolicyBindings};
 use crate::credentials::TargetCredentials;
 use crate::limits::RateLimitConfig;
 use crate::naming::{DEFAULT_MAX_LENGTH, DEFAULT_SEPARATOR, NamingPolicy};
@@ -51,6 +52,13 @@ pub struct GatewaySettings {
     /// How long a 2026-07-28 client may cache list results.
     #[serde(default = "default_list_ttl_ms")]
     pub list_ttl_ms: u64,
+    /// Who may see and call which tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<AuthorizationConfig>,
+    /// What each authorization rule was bound to at the previous render, so a renamed
+    /// prefix never makes a rule stop matching (computed by the operator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_bindings: Option<PolicyBindings>,
     /// Per-tenant rate limits (per replica share: see `limits`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimitConfig>,
@@ -97,6 +105,8 @@ impl GatewaySettings {
         Self {
             name: name.into(),
             inbound_auth: no_inbound_auth(),
+            authorization: None,
+            policy_bindings: None,
             rate_limits: None,
             audit: AuditConfig::default(),
             replicas: 1,
@@ -145,6 +155,9 @@ pub struct TargetSettings {
     pub include: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Tenants allowed to see and call this target's tools; empty = every tenant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
     /// Outbound credentials; references Secrets, never holds their values.
     #[serde(default)]
     pub credentials: TargetCredentials,
@@ -168,6 +181,7 @@ impl TargetSettings {
             timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
             include: Vec::new(),
             exclude: Vec::new(),
+            tenants: Vec::new(),
             credentials: TargetCredentials::default(),
             created_at: String::new(),
         }

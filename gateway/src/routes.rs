@@ -193,6 +193,14 @@ impl RouteTable {
         &self.template_definitions
     }
 
+    /// Resource templates with the target that owns each.
+    pub fn resource_templates_by_target(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.templates
+            .iter()
+            .map(|t| &*t.target)
+            .zip(&self.template_definitions)
+    }
+
     /// The target that serves `uri`: a listed resource first, then the first template match.
     pub fn resource_owner(&self, uri: &str) -> Option<Arc<str>> {
         if let Some(listed) = self.resources.get(uri) {

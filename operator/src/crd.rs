@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use switchboard_gateway::audit::AuditConfig;
 use switchboard_gateway::auth::InboundAuthConfig;
+use switchboard_gateway::authz::AuthorizationConfig;
 use switchboard_gateway::credentials::TargetCredentials;
 use switchboard_gateway::limits::RateLimitConfig;
 
@@ -47,6 +48,9 @@ pub struct GatewaySpec {
     /// loopback names and the gateway's own Service names are always allowed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_hosts: Vec<String>,
+    /// Who may see and call which tools (rules with CEL conditions); see docs/authorization.md.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<AuthorizationConfig>,
     /// Per-tenant rate limits (token buckets), shared out among the replicas.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimitConfig>,
@@ -112,6 +116,10 @@ pub struct GatewayTargetSpec {
     /// Which upstream tools to expose (glob patterns on upstream names).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_filter: Option<ToolFilterSpec>,
+    /// Only callers of these tenants may see and call this target's tools; empty or
+    /// absent means every caller.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
     /// How the gateway authenticates to this target; values come from Secrets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<TargetCredentials>,

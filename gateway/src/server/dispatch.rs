@@ -10,7 +10,8 @@ use serde_json::{Map, Value, json};
 
 use super::Snapshot;
 use super::context::CallContext;
-use super::forward::{call_tool, complete, get_prompt, read_resource};
+use super::forward::{call_tool, complete, get_prompt, read_resource, tool_ref};
+use crate::auth::InboundAuthType;
 use crate::jsonrpc::RpcError;
 use crate::protocol::{self, Era};
 use crate::telemetry::metrics::{MethodLabels, Metrics, RequestLabels};
@@ -92,30 +93,49 @@ async fn answer(
     let result = match method {
         "ping" => Ok(json!({})),
         "server/discover" if context.era == Era::Modern => Ok(discover(snapshot)),
-        "tools/list" => list(
-            snapshot,
-            &params,
-            "tools",
-            snapshot.routes.tools().iter().map(|t| &t.definition),
-        ),
-        "prompts/list" => list(
-            snapshot,
-            &params,
-            "prompts",
-            snapshot.routes.prompts().iter().map(|p| &p.definition),
-        ),
-        "resources/list" => list(
-            snapshot,
-            &params,
-            "resources",
-            snapshot.routes.resources().iter().map(|r| &r.definition),
-        ),
-        "resources/templates/list" => list(
-            snapshot,
-            &params,
-            "resourceTemplates",
-            snapshot.routes.resource_templates().iter(),
-        ),
+        "tools/list" => {
+            let view = snapshot.policy.for_caller(&context.caller);
+            let visible: Vec<&Value> = snapshot
+                .routes
+                .tools()
+                .iter()
+                .filter(|t| view.allows(&tool_ref(t)))
+                .map(|t| &t.definition)
+                .collect();
+            list(snapshot, &params, "tools", visible.into_iter())
+        }
+        "prompts/list" => {
+            let view = snapshot.policy.for_caller(&context.caller);
+            let visible: Vec<&Value> = snapshot
+                .routes
+                .prompts()
+                .iter()
+                .filter(|p| view.may_use_target(&p.route.target))
+                .map(|p| &p.definition)
+                .collect();
+            list(snapshot, &params, "prompts", visible.into_iter())
+        }
+        "resources/list" => {
+            let view = snapshot.policy.for_caller(&context.caller);
+            let visible: Vec<&Value> = snapshot
+                .routes
+                .resources()
+                .iter()
+                .filter(|r| view.may_use_target(&r.route.target))
+                .map(|r| &r.definition)
+                .collect();
+            list(snapshot, &params, "resources", visible.into_iter())
+        }
+        "resources/templates/list" => {
+            let view = snapshot.policy.for_caller(&context.caller);
+            let visible: Vec<&Value> = snapshot
+                .routes
+                .resource_templates_by_target()
+                .filter(|(target, _)| view.may_use_target(target))
+                .map(|(_, definition)| definition)
+                .collect();
+            list(snapshot, &params, "resourceTemplates", visible.into_iter())
+        }
         "tools/call" => call_tool(snapshot, params, context).await,
         "prompts/get" => get_prompt(snapshot, params, context).await,
         "completion/complete" => complete(snapshot, params, context).await,
@@ -160,8 +180,12 @@ fn modern_result(mut result: Value, method: &str, snapshot: &Snapshot) -> Value 
     }
     if method.ends_with("/list") || method == "server/discover" {
         object.insert("ttlMs".into(), snapshot.settings.list_ttl_ms.into());
-        // Every caller sees the same catalog until per-caller authorization exists.
-        object.insert("cacheScope".into(), "public".into());
+        // Lists depend on who asks as soon as callers are told apart.
+        let shared = snapshot.settings.inbound_auth.kind == InboundAuthType::None;
+        object.insert(
+            "cacheScope".into(),
+            if shared { "public" } else { "private" }.into(),
+        );
     }
     result
 }

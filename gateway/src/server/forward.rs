@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::Snapshot;
 use super::context::CallContext;
 use crate::audit::AuditRecord;
+use crate::authz::ToolRef;
 use crate::jsonrpc::{INTERNAL_ERROR, RpcError};
 use crate::protocol::{self, Era};
 use crate::routes::Listed;
@@ -118,13 +119,14 @@ pub(super) async fn call_tool(
         .routes
         .tool(&name)
         .ok_or_else(|| RpcError::invalid_params(format!("Unknown tool: {name}")))?;
+    let arguments = params.get("arguments").cloned();
+    authorize(snapshot, context, tool, arguments.as_ref())?;
     let target = &tool.route.target;
     let Some(client) = snapshot.upstreams.get(&**target) else {
         return Ok(tool_error(format!(
             "target {target} is not configured on this gateway"
         )));
     };
-    let arguments = params.get("arguments").cloned();
     let mut headers = param_headers(tool, arguments.as_ref());
     let span_id = TraceContext::new_span_id();
     headers.extend(context.trace.upstream_headers_for(&span_id));
@@ -201,6 +203,50 @@ pub(super) async fn call_tool(
     };
     record_call(snapshot, context, &call, answer.as_ref().ok());
     answer
+}
+
+pub(super) fn tool_ref(tool: &Listed) -> ToolRef<'_> {
+    ToolRef {
+        exposed: &tool.exposed,
+        target: &tool.route.target,
+        upstream_name: &tool.route.upstream_name,
+    }
+}
+
+/// JSON-RPC code of a tool call refused by an authorization rule.
+pub(super) const DENIED: i64 = -32003;
+
+/// Refuses the call unless the policy allows it. A tool of a target hidden from the
+/// caller's tenant is answered exactly like an unknown tool; the audit line says why.
+fn authorize(
+    snapshot: &Snapshot,
+    context: &CallContext,
+    tool: &Listed,
+    arguments: Option<&Value>,
+) -> Result<(), RpcError> {
+    let decision = snapshot.policy.decide(&context.caller, &tool_ref(tool));
+    if decision.allowed {
+        return Ok(());
+    }
+    let call = CallRecord {
+        tool,
+        label: "denied",
+        elapsed: std::time::Duration::ZERO,
+        arguments,
+        reason: Some(decision.reason.clone()),
+    };
+    record_call(snapshot, context, &call, None);
+    if decision.hidden {
+        return Err(RpcError::invalid_params(format!(
+            "Unknown tool: {}",
+            tool.exposed
+        )));
+    }
+    Err(RpcError::new(
+        DENIED,
+        format!("Tool {} is not allowed: {}", tool.exposed, decision.reason),
+    )
+    .with_data(json!({"rule": decision.rule})))
 }
 
 /// One finished tool call, for metrics and the audit log.
@@ -315,6 +361,11 @@ pub(super) async fn get_prompt(
     let prompt = snapshot
         .routes
         .prompt(&name)
+        .filter(|p| {
+            snapshot
+                .policy
+                .may_use_target(&context.caller, &p.route.target)
+        })
         .ok_or_else(|| RpcError::invalid_params(format!("Unknown prompt: {name}")))?;
     let client = snapshot
         .upstreams
@@ -338,7 +389,11 @@ pub(super) async fn read_resource(
         RpcError::new(RESOURCE_NOT_FOUND, format!("Resource not found: {uri}"))
             .with_data(json!({"uri": uri}))
     };
-    let target = snapshot.routes.resource_owner(&uri).ok_or_else(not_found)?;
+    let target = snapshot
+        .routes
+        .resource_owner(&uri)
+        .filter(|target| snapshot.policy.may_use_target(&context.caller, target))
+        .ok_or_else(not_found)?;
     let client = snapshot.upstreams.get(&*target).ok_or_else(not_found)?;
     client
         .request_with(
@@ -385,6 +440,9 @@ pub(super) async fn complete(
             )));
         }
     };
+    if !snapshot.policy.may_use_target(&context.caller, &target) {
+        return Err(RpcError::invalid_params("Unknown reference"));
+    }
     let client = snapshot
         .upstreams
         .get(&*target)

@@ -24,6 +24,9 @@ use axum::routing::{get, post};
 
 use crate::audit::AuditLog;
 use crate::auth::{AuthConfigError, InboundAuthenticator, WELL_KNOWN_PATH};
+use crate::authz::{
+    AuthorizationConfig, Policy, PolicyBindings, PolicyError, TargetTenancy, ToolRef,
+};
 use crate::catalog::TargetCatalog;
 use crate::config::{GatewaySettings, RuntimeConfig, TargetSettings};
 use crate::limits::{RateLimitError, RateLimiter};
@@ -42,6 +45,8 @@ pub enum LoadError {
     InboundAuth(#[from] AuthConfigError),
     #[error(transparent)]
     RateLimits(#[from] RateLimitError),
+    #[error(transparent)]
+    Authorization(#[from] PolicyError),
 }
 
 /// What the gateway serves right now; replaced whole on reload, so in-flight calls
@@ -53,6 +58,7 @@ pub struct Snapshot {
     pub upstreams: HashMap<String, UpstreamClient>,
     pub instructions: String,
     pub limiter: Option<Arc<RateLimiter>>,
+    pub policy: Policy,
     pub metrics: Arc<Metrics>,
     pub audit: Arc<AuditLog>,
     pub spans: Arc<Spans>,
@@ -162,6 +168,10 @@ impl Gateway {
         catalogs.retain(|c| ages.contains_key(&c.target));
         precedence(&mut catalogs, &ages);
         let routes = RouteTable::build(&catalogs);
+        let policy = build_policy(&config, &routes, previous.as_deref())?;
+        for warning in policy.warnings() {
+            tracing::warn!(%warning, "authorization");
+        }
         let upstreams = config
             .targets
             .iter()
@@ -184,6 +194,7 @@ impl Gateway {
             upstreams,
             instructions,
             limiter,
+            policy,
             metrics: self.metrics.clone(),
             audit: self.audit.clone(),
             spans: self.spans.clone(),
@@ -207,6 +218,45 @@ impl Gateway {
                 UpstreamClient::new(settings, self.http.clone(), self.secrets.clone())
             })
     }
+}
+
+/// The authorization policy for this load: rules resolved against the route table,
+/// keeping what the previous policy (or the operator's render) had bound.
+fn build_policy(
+    config: &RuntimeConfig,
+    routes: &RouteTable,
+    previous: Option<&Snapshot>,
+) -> Result<Policy, PolicyError> {
+    let tenancy: Vec<TargetTenancy> = config
+        .targets
+        .iter()
+        .filter(|t| !t.tenants.is_empty())
+        .map(|t| TargetTenancy {
+            target: t.name.clone(),
+            tenants: t.tenants.clone(),
+        })
+        .collect();
+    let Some(rules) = &config.gateway.authorization else {
+        if tenancy.is_empty() {
+            return Ok(Policy::allow_all());
+        }
+        return Policy::build(&AuthorizationConfig::default(), &tenancy, &[]);
+    };
+    let tools: Vec<ToolRef> = routes
+        .tools()
+        .iter()
+        .map(|t| ToolRef {
+            exposed: &t.exposed,
+            target: &t.route.target,
+            upstream_name: &t.route.upstream_name,
+        })
+        .collect();
+    let bindings = match (previous, &config.gateway.policy_bindings) {
+        (Some(previous), _) => previous.policy.bindings(),
+        (None, Some(rendered)) => rendered.clone(),
+        (None, None) => PolicyBindings::default(),
+    };
+    Policy::build_carrying(rules, &tenancy, &tools, &bindings)
 }
 
 /// The `instructions` a client sees: what this gateway federates.

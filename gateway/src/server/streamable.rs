@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use super::admission::{admit, retry_after};
 use super::context::CallContext;
 use super::dispatch::{dispatch, initialize_result};
+use super::forward::tool_ref;
 use super::session::{SessionClaims, now_seconds};
 use super::{Gateway, Snapshot};
 use crate::auth::Caller;
@@ -192,7 +193,7 @@ async fn single(
         }
         return response;
     }
-    if streams(headers, &snapshot, &method, &params) {
+    if streams(headers, &snapshot, caller, &method, &params) {
         return stream_call(snapshot, context, id, method, params);
     }
     match dispatch(&snapshot, &context, &method, params).await {
@@ -209,7 +210,14 @@ async fn single(
 
 /// Tool calls to a known tool answer on an event stream when the client accepts one, so
 /// the upstream's progress and log notifications reach it and long calls stay alive.
-fn streams(headers: &HeaderMap, snapshot: &Snapshot, method: &str, params: &Value) -> bool {
+/// Denied and unknown tools answer with a plain error instead.
+fn streams(
+    headers: &HeaderMap,
+    snapshot: &Snapshot,
+    caller: &Caller,
+    method: &str,
+    params: &Value,
+) -> bool {
     let accepts = headers
         .get_all(header::ACCEPT)
         .iter()
@@ -220,7 +228,8 @@ fn streams(headers: &HeaderMap, snapshot: &Snapshot, method: &str, params: &Valu
         && params
             .get("name")
             .and_then(Value::as_str)
-            .is_some_and(|name| snapshot.routes.tool(name).is_some())
+            .and_then(|name| snapshot.routes.tool(name))
+            .is_some_and(|tool| snapshot.policy.decide(caller, &tool_ref(tool)).allowed)
 }
 
 /// Aborts the call when the client goes away, which cancels it upstream too.
