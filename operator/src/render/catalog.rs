@@ -42,13 +42,51 @@ pub fn catalog_config_maps(
     shard_bytes: usize,
 ) -> Result<Vec<ConfigMap>, RenderError> {
     let owner = owner_ref(target)?;
-    let target_name = target.metadata.name.clone().unwrap_or_default();
-    let gateway = &target.spec.gateway_ref.name;
     let settings_json =
         serde_json::to_string_pretty(settings).map_err(|source| RenderError::Build {
             what: "target settings".into(),
             source,
         })?;
+    // Escaping makes the object on the wire bigger than the catalog (a schema full of
+    // quotes nearly triples); shrink the shard budget until every object fits.
+    let mut budget = shard_bytes;
+    loop {
+        let maps = render_shards(target, catalog, &settings_json, settings, budget, &owner)?;
+        let largest = maps
+            .iter()
+            .map(|m| serde_json::to_vec(m).map(|v| v.len()).unwrap_or(usize::MAX))
+            .max()
+            .unwrap_or(0);
+        if largest < CONFIG_MAP_LIMIT {
+            return Ok(maps);
+        }
+        let shrunk = budget * (CONFIG_MAP_LIMIT * 9 / 10) / largest;
+        if shrunk >= budget || shrunk < 4096 {
+            let tool = catalog
+                .tools
+                .first()
+                .map(|t| t.upstream_name.clone())
+                .unwrap_or_default();
+            return Err(RenderError::TooLarge {
+                tool,
+                bytes: largest,
+                limit: CONFIG_MAP_LIMIT,
+            });
+        }
+        budget = shrunk;
+    }
+}
+
+fn render_shards(
+    target: &GatewayTarget,
+    catalog: &TargetCatalog,
+    settings_json: &str,
+    settings: &TargetSettings,
+    shard_bytes: usize,
+    owner: &k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference,
+) -> Result<Vec<ConfigMap>, RenderError> {
+    let target_name = target.metadata.name.clone().unwrap_or_default();
+    let gateway = &target.spec.gateway_ref.name;
     let shards = catalog.split(shard_bytes);
     let count = shards.len();
     let mut maps = Vec::with_capacity(count);
@@ -71,7 +109,7 @@ pub fn catalog_config_maps(
         }
         let mut data = BTreeMap::from([(CATALOG_KEY.to_owned(), json)]);
         if index == 0 {
-            data.insert(SETTINGS_KEY.to_owned(), settings_json.clone());
+            data.insert(SETTINGS_KEY.to_owned(), settings_json.to_owned());
         }
         let mut map_labels = common_labels(gateway, labels::COMPONENT_CATALOG);
         map_labels.insert(labels::TARGET.into(), target_name.clone());
@@ -179,4 +217,122 @@ pub fn read_stored(target: &str, maps: &[ConfigMap]) -> Result<StoredCatalog, St
         settings,
         config_maps: ordered.into_iter().map(|(_, name)| name).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use switchboard_gateway::catalog::{CATALOG_FORMAT_VERSION, CatalogEntry};
+
+    const TARGET: &str = r#"
+apiVersion: switchboard.dev/v1alpha1
+kind: GatewayTarget
+metadata: {name: cart, namespace: team-a, uid: 7e1d0000-0000-0000-0000-000000000002}
+spec:
+  gatewayRef: {name: shop}
+  mcp: {endpoint: "http://cart.team-a.svc:9000/mcp"}
+"#;
+
+    fn catalog(tools: usize, schema_bytes: usize) -> TargetCatalog {
+        let mut catalog = TargetCatalog {
+            format_version: CATALOG_FORMAT_VERSION,
+            target: "cart".into(),
+            prefix: "cart".into(),
+            server_info: json!({"name": "cart"}),
+            protocol_version: "2025-11-25".into(),
+            instructions: None,
+            capabilities: json!({"tools": {}}),
+            tools: (0..tools)
+                .map(|i| CatalogEntry {
+                    name: format!("cart___t{i}"),
+                    upstream_name: format!("t{i}"),
+                    definition: json!({"name": format!("t{i}"), "inputSchema": {"type": "object",
+                        "properties": {"q": {"type": "string", "description": "d\"q".repeat(schema_bytes / 3)}}}}),
+                })
+                .collect(),
+            resources: vec![],
+            resource_templates: vec![],
+            prompts: vec![],
+            warnings: vec![],
+            content_hash: String::new(),
+            synced_at: "2026-11-21T00:00:00Z".into(),
+            shard: None,
+        };
+        catalog.content_hash = catalog.compute_hash();
+        catalog
+    }
+
+    fn target() -> GatewayTarget {
+        serde_yaml::from_str(TARGET).unwrap()
+    }
+
+    #[test]
+    fn small_catalogs_fit_one_owned_labelled_config_map() {
+        let settings = TargetSettings::new("cart", "http://cart.team-a.svc:9000/mcp");
+        let maps = catalog_config_maps(&target(), &catalog(3, 100), &settings, DEFAULT_SHARD_BYTES)
+            .unwrap();
+        assert_eq!(maps.len(), 1);
+        let map = &maps[0];
+        assert_eq!(map.metadata.name.as_deref(), Some("cart-catalog-0"));
+        let labels = map.metadata.labels.as_ref().unwrap();
+        assert_eq!(labels["switchboard.dev/gateway"], "shop");
+        assert_eq!(labels["switchboard.dev/target"], "cart");
+        assert_eq!(labels["app.kubernetes.io/component"], "catalog");
+        let owner = &map.metadata.owner_references.as_ref().unwrap()[0];
+        assert_eq!(
+            (owner.kind.as_str(), owner.name.as_str(), owner.controller),
+            ("GatewayTarget", "cart", Some(true))
+        );
+        assert_eq!(shard_of(map), Some((0, 1)));
+        let stored = read_stored("cart", &maps).unwrap();
+        assert_eq!(stored.catalog.tools.len(), 3);
+        assert_eq!(stored.settings, settings);
+        assert!(up_to_date(&maps, &catalog(3, 100), &settings));
+        let mut other = settings.clone();
+        other.timeout_seconds = 5;
+        assert!(
+            !up_to_date(&maps, &catalog(3, 100), &other),
+            "settings changes are written"
+        );
+        assert!(
+            !up_to_date(&maps, &catalog(4, 100), &settings),
+            "catalog changes are written"
+        );
+    }
+
+    #[test]
+    fn big_catalogs_shard_under_the_limit_and_read_back_whole() {
+        let settings = TargetSettings::new("cart", "http://cart.team-a.svc:9000/mcp");
+        let whole = catalog(2000, 2000);
+        let maps = catalog_config_maps(&target(), &whole, &settings, DEFAULT_SHARD_BYTES).unwrap();
+        assert!(maps.len() > 3, "{} shards", maps.len());
+        for map in &maps {
+            let wire = serde_json::to_vec(map).unwrap().len();
+            assert!(wire < CONFIG_MAP_LIMIT, "{wire} bytes on the wire");
+        }
+        let mut shuffled = maps.clone();
+        shuffled.reverse();
+        let stored = read_stored("cart", &shuffled).unwrap();
+        assert_eq!(stored.catalog.tools, whole.tools);
+        assert_eq!(stored.config_maps[0], "cart-catalog-0");
+        assert!(
+            read_stored("cart", &maps[1..]).is_err(),
+            "a missing shard is detected"
+        );
+    }
+
+    #[test]
+    fn a_tool_too_large_for_any_config_map_is_refused_by_name() {
+        let settings = TargetSettings::new("cart", "http://x/mcp");
+        let error = catalog_config_maps(
+            &target(),
+            &catalog(1, 1_200_000),
+            &settings,
+            DEFAULT_SHARD_BYTES,
+        )
+        .unwrap_err();
+        assert_eq!(error.reason(), "CatalogTooLarge");
+        assert!(error.to_string().contains("\"t0\""), "{error}");
+    }
 }

@@ -349,3 +349,259 @@ pub fn mounted_config_maps(deployment: &Deployment) -> Vec<String> {
         .filter_map(|s| s.config_map.map(|c| c.name))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchboard_gateway::config::TargetSettings;
+
+    const GATEWAY: &str = r#"
+apiVersion: switchboard.dev/v1alpha1
+kind: Gateway
+metadata: {name: shop, namespace: team-a, uid: 7e1d0000-0000-0000-0000-000000000001}
+spec:
+  inboundAuth: {type: None}
+  replicas: 3
+  allowedHosts: [mcp.example.com]
+  service: {type: LoadBalancer, port: 443}
+"#;
+
+    fn gateway(yaml: &str) -> Gateway {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    fn served(name: &str, maps: &[&str], secrets: &[(&str, &str)]) -> ServedTarget {
+        let mut settings = TargetSettings::new(name, format!("http://{name}.team-a.svc:9000/mcp"));
+        settings.created_at = "2026-11-21T00:00:00Z".into();
+        ServedTarget {
+            settings,
+            catalog_hash: format!("sha256:{name}"),
+            config_maps: maps.iter().map(|m| (*m).to_owned()).collect(),
+            secrets: secrets
+                .iter()
+                .map(|(n, k)| SecretKeyRef {
+                    name: (*n).into(),
+                    key: (*k).into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn render_with(gateway: &Gateway, targets: Vec<ServedTarget>) -> GatewayChildren {
+        render(&GatewayInputs {
+            gateway,
+            default_image: "example/gateway:1",
+            targets,
+        })
+        .unwrap()
+    }
+
+    fn pod_spec(children: &GatewayChildren) -> Value {
+        serde_json::to_value(&children.deployment).unwrap()["spec"]["template"]["spec"].clone()
+    }
+
+    #[test]
+    fn deployment_mounts_config_catalogs_and_secrets_as_one_projected_volume() {
+        let gw = gateway(GATEWAY);
+        let children = render_with(
+            &gw,
+            vec![
+                served(
+                    "cart",
+                    &["cart-catalog-0", "cart-catalog-1"],
+                    &[("cart-creds", "api-key")],
+                ),
+                served(
+                    "search",
+                    &["search-catalog-0"],
+                    &[("cart-creds", "token"), ("search-creds", "key")],
+                ),
+            ],
+        );
+        let pod = pod_spec(&children);
+        let sources = pod["volumes"][0]["projected"]["sources"]
+            .as_array()
+            .unwrap();
+        let paths: Vec<(String, String)> = sources
+            .iter()
+            .flat_map(|s| {
+                let (kind, object) = s.as_object().unwrap().iter().next().unwrap();
+                let name = object["name"].as_str().unwrap().to_owned();
+                object["items"].as_array().unwrap().iter().map(move |i| {
+                    (
+                        format!("{kind}/{name}"),
+                        i["path"].as_str().unwrap().to_owned(),
+                    )
+                })
+            })
+            .collect();
+        let expected = [
+            ("configMap/shop-gateway-config", "config.json"),
+            ("secret/shop-gateway-session", "session-key"),
+            ("configMap/cart-catalog-0", "catalogs/cart-catalog-0.json"),
+            ("configMap/cart-catalog-1", "catalogs/cart-catalog-1.json"),
+            (
+                "configMap/search-catalog-0",
+                "catalogs/search-catalog-0.json",
+            ),
+            ("secret/cart-creds", "secrets/cart-creds/api-key"),
+            ("secret/cart-creds", "secrets/cart-creds/token"),
+            ("secret/search-creds", "secrets/search-creds/key"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect();
+        assert_eq!(paths, expected);
+        assert_eq!(
+            pod["containers"][0]["volumeMounts"][0]["mountPath"],
+            CONFIG_DIR
+        );
+        assert_eq!(pod["containers"][0]["args"][1], CONFIG_DIR);
+        assert_eq!(mounted_config_maps(&children.deployment).len(), 4);
+    }
+
+    #[test]
+    fn pods_run_hardened_without_an_api_token() {
+        let gw = gateway(GATEWAY);
+        let children = render_with(&gw, vec![]);
+        let pod = pod_spec(&children);
+        let container = &pod["containers"][0];
+        assert_eq!(pod["automountServiceAccountToken"], false);
+        assert_eq!(pod["serviceAccountName"], "shop-gateway");
+        assert_eq!(
+            children.service_account.automount_service_account_token,
+            Some(false)
+        );
+        assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+        assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(
+            container["securityContext"]["allowPrivilegeEscalation"],
+            false
+        );
+        assert_eq!(
+            container["securityContext"]["capabilities"]["drop"][0],
+            "ALL"
+        );
+        assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+        assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+        assert_eq!(container["image"], "example/gateway:1");
+        let owner = &children
+            .deployment
+            .metadata
+            .owner_references
+            .as_ref()
+            .unwrap()[0];
+        assert_eq!(
+            (owner.kind.as_str(), owner.controller),
+            ("Gateway", Some(true))
+        );
+        let labels = children.deployment.metadata.labels.as_ref().unwrap();
+        assert_eq!(
+            labels
+                .get("app.kubernetes.io/managed-by")
+                .map(String::as_str),
+            Some("switchboard")
+        );
+        assert_eq!(
+            labels.get("switchboard.dev/gateway").map(String::as_str),
+            Some("shop")
+        );
+    }
+
+    #[test]
+    fn the_pod_template_hash_changes_with_catalogs_and_config_only() {
+        let gw = gateway(GATEWAY);
+        let hash = |targets| {
+            let children = render_with(&gw, targets);
+            let annotations = children
+                .deployment
+                .spec
+                .unwrap()
+                .template
+                .metadata
+                .unwrap()
+                .annotations
+                .unwrap();
+            annotations[annotations::CONFIG_HASH].clone()
+        };
+        let base = hash(vec![served("cart", &["cart-catalog-0"], &[])]);
+        assert_eq!(
+            base,
+            hash(vec![served("cart", &["cart-catalog-0"], &[])]),
+            "deterministic"
+        );
+        let mut changed = served("cart", &["cart-catalog-0"], &[]);
+        changed.catalog_hash = "sha256:other".into();
+        assert_ne!(base, hash(vec![changed]), "a new catalog rolls the pods");
+        let mut retimed = served("cart", &["cart-catalog-0"], &[]);
+        retimed.settings.timeout_seconds = 5;
+        assert_ne!(base, hash(vec![retimed]), "a config change rolls the pods");
+    }
+
+    #[test]
+    fn runtime_config_allows_the_service_names_and_holds_no_secret() {
+        let gw = gateway(GATEWAY);
+        let children = render_with(
+            &gw,
+            vec![served(
+                "cart",
+                &["cart-catalog-0"],
+                &[("cart-creds", "api-key")],
+            )],
+        );
+        let hosts = &children.config.gateway.allowed_hosts;
+        assert!(hosts.contains(&"mcp.example.com".to_owned()));
+        assert!(hosts.contains(&"shop-gateway.team-a.svc".to_owned()));
+        let json = &children.config_map.data.as_ref().unwrap()[CONFIG_KEY];
+        let parsed: RuntimeConfig = serde_json::from_str(json).unwrap();
+        assert_eq!(parsed.targets[0].name, "cart");
+        assert!(
+            !json.contains("cart-creds"),
+            "only the Deployment names Secrets"
+        );
+        assert_eq!(children.endpoint, "http://shop-gateway.team-a.svc:443/mcp");
+    }
+
+    #[test]
+    fn service_and_pdb_follow_the_spec() {
+        let gw = gateway(GATEWAY);
+        let children = render_with(&gw, vec![]);
+        let service = serde_json::to_value(&children.service).unwrap();
+        assert_eq!(service["spec"]["type"], "LoadBalancer");
+        assert_eq!(service["spec"]["ports"][0]["port"], 443);
+        assert_eq!(service["spec"]["ports"][0]["targetPort"], "mcp");
+        assert_eq!(
+            service["spec"]["selector"]["app.kubernetes.io/instance"],
+            "shop"
+        );
+        let pdb = serde_json::to_value(children.pdb.as_ref().unwrap()).unwrap();
+        assert_eq!(pdb["spec"]["maxUnavailable"], 1);
+
+        let single = gateway(&GATEWAY.replace("replicas: 3", "replicas: 1"));
+        assert!(render_with(&single, vec![]).pdb.is_none());
+        let defaults =
+            gateway(&GATEWAY.replace("  service: {type: LoadBalancer, port: 443}\n", ""));
+        let children = render_with(&defaults, vec![]);
+        let service = serde_json::to_value(&children.service).unwrap();
+        assert_eq!(
+            (
+                service["spec"]["type"].as_str(),
+                service["spec"]["ports"][0]["port"].as_i64()
+            ),
+            (Some("ClusterIP"), Some(8080))
+        );
+    }
+
+    #[test]
+    fn a_gateway_without_uid_cannot_own_children() {
+        let gw = gateway(&GATEWAY.replace(", uid: 7e1d0000-0000-0000-0000-000000000001", ""));
+        let error = render(&GatewayInputs {
+            gateway: &gw,
+            default_image: "x",
+            targets: vec![],
+        })
+        .unwrap_err();
+        assert_eq!(error.reason(), "NotYetPersisted");
+    }
+}
