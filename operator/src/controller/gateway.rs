@@ -45,7 +45,10 @@ pub async fn reconcile(
                     EventType::Warning,
                     "InvalidObject",
                     "Validate",
-                    invalid.error.clone(),
+                    format!(
+                        "cannot read it: {}; fix it and apply it again",
+                        invalid.error
+                    ),
                 )
                 .await;
             }
@@ -240,7 +243,7 @@ async fn write_status(
     current: &GatewayStatus,
     next: &GatewayStatus,
 ) -> Result<(), Error> {
-    if current == next && gateway.status.is_some() {
+    if current == next {
         ctx.metrics.write("GatewayStatus", "skipped");
         return Ok(());
     }

@@ -50,7 +50,10 @@ pub async fn reconcile(
                     EventType::Warning,
                     "InvalidObject",
                     "Validate",
-                    invalid.error.clone(),
+                    format!(
+                        "cannot read it: {}; fix it and apply it again",
+                        invalid.error
+                    ),
                 )
                 .await;
             }
@@ -288,6 +291,13 @@ fn plan(
         let why = status::condition(&current.conditions, status::SYNCED)
             .map(|c| c.reason.clone())
             .unwrap_or_default();
+        if why == reason::GATEWAY_NOT_FOUND {
+            // We only get here once the Gateway exists.
+            return Plan::Sync {
+                kind: first_kind(current),
+                quiet: false,
+            };
+        }
         if !retryable(&why) {
             return Plan::Nothing;
         }
@@ -324,7 +334,7 @@ async fn write_status(
     current: &GatewayTargetStatus,
     next: &GatewayTargetStatus,
 ) -> Result<(), Error> {
-    if current == next && target.status.is_some() {
+    if current == next {
         ctx.metrics.write("GatewayTargetStatus", "skipped");
         return Ok(());
     }
@@ -389,7 +399,10 @@ async fn sync(
             let naming = gateway_settings(gateway).naming();
             let client = UpstreamClient::new(&settings, ctx.http.clone());
             match sync_target(&settings, &naming, &client).await {
-                Err(error) => Err(fail(error.reason(), error.to_string())),
+                Err(error) => Err(fail(
+                    error.reason(),
+                    format!("{error} (endpoint {})", redacted(&settings.endpoint)),
+                )),
                 Ok(catalog) => {
                     match catalog_config_maps(target, &catalog, &settings, ctx.options.shard_bytes)
                     {
@@ -418,15 +431,16 @@ async fn sync(
             ctx.clear_backoff(&key);
             let changed = before.catalog_hash != next.catalog_hash;
             if before.status.as_deref() != Some(phase::READY) || changed {
-                let verb = if changed {
-                    "catalog updated"
+                // Distinct reasons: the recorder folds repeats of one reason into a series.
+                let (why, verb) = if before.catalog_hash.is_some() && changed {
+                    ("CatalogChanged", "catalog changed")
                 } else {
-                    "catalog unchanged"
+                    (reason::SYNCED, "synced")
                 };
                 ctx.event(
                     target,
                     EventType::Normal,
-                    reason::SYNCED,
+                    why,
                     "Sync",
                     format!("{verb}: {description}"),
                 )
@@ -453,20 +467,44 @@ async fn sync(
     }
 }
 
+/// The endpoint without userinfo or query, which may carry credentials.
+fn redacted(endpoint: &str) -> String {
+    match url::Url::parse(endpoint) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.to_string()
+        }
+        Err(_) => "(unparsable URL)".into(),
+    }
+}
+
 /// Every referenced Secret and key exists; the error names them, never a value.
 async fn check_secrets(
     ctx: &Context,
     target: &GatewayTarget,
 ) -> Result<Result<(), (&'static str, String)>, Error> {
-    let refs: Vec<SecretKeyRef> = secret_refs(target);
-    if refs.is_empty() {
-        return Ok(Ok(()));
-    }
     let namespace = target.namespace().unwrap_or_else(|| "default".into());
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    Ok(
+        match missing_secret(&ctx.client, &namespace, &secret_refs(target)).await? {
+            Some(problem) => Err(problem),
+            None => Ok(()),
+        },
+    )
+}
+
+/// The first referenced Secret or key that does not exist, as (reason, message). Only
+/// names are read back; values never leave the API response.
+pub async fn missing_secret(
+    client: &kube::Client,
+    namespace: &str,
+    refs: &[SecretKeyRef],
+) -> Result<Option<(&'static str, String)>, Error> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     for reference in refs {
         let Some(secret) = secrets.get_opt(&reference.name).await? else {
-            return Ok(Err((
+            return Ok(Some((
                 reason::SECRET_NOT_FOUND,
                 format!(
                     "Secret {:?} not found in namespace {namespace}",
@@ -483,13 +521,13 @@ async fn check_secrets(
                 .as_ref()
                 .is_some_and(|d| d.contains_key(&reference.key));
         if !has_key {
-            return Ok(Err((
+            return Ok(Some((
                 reason::SECRET_KEY_NOT_FOUND,
                 format!("Secret {:?} has no key {:?}", reference.name, reference.key),
             )));
         }
     }
-    Ok(Ok(()))
+    Ok(None)
 }
 
 /// Applies the shards (unless they already hold this catalog) and removes stale ones.
