@@ -678,3 +678,100 @@ async fn a_malformed_object_gets_a_warning_event_and_waits_for_a_fix() {
         "{events:?}"
     );
 }
+
+#[tokio::test]
+async fn a_5000_tool_target_with_large_schemas_is_sharded_under_1_mib() {
+    let upstream = Upstream::start(&[
+        "--tools",
+        "5000",
+        "--schema-bytes",
+        "2000",
+        "--page-size",
+        "500",
+    ]);
+    let w = world(vec![
+        gateway_yaml("shop", ""),
+        target_yaml("big", "shop", &upstream.url, "  timeoutSeconds: 120\n"),
+    ])
+    .await;
+    let started = Instant::now();
+    w.reconcile_target("big").await;
+    let took = started.elapsed();
+    let status = w.status("big").await;
+    assert_eq!(
+        status.status.as_deref(),
+        Some("READY"),
+        "{:?}",
+        status.status_reasons
+    );
+    assert_eq!(status.tool_count, Some(5002));
+
+    let maps = w.catalog_maps("big").await;
+    assert!(maps.len() > 1, "sharded");
+    let mut total = 0;
+    println!(
+        "5,000-tool catalog: {} ConfigMaps (reconcile took {took:?})",
+        maps.len()
+    );
+    println!(
+        "{:<16} {:>12} {:>12} {:>6}",
+        "CONFIGMAP", "DATA BYTES", "WIRE BYTES", "TOOLS"
+    );
+    for map in &maps {
+        let data: usize = map
+            .data
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
+        let wire = serde_json::to_vec(map).unwrap().len();
+        let tools =
+            serde_json::from_str::<serde_json::Value>(&map.data.as_ref().unwrap()["catalog.json"])
+                .unwrap()["tools"]
+                .as_array()
+                .unwrap()
+                .len();
+        println!("{:<16} {data:>12} {wire:>12} {tools:>6}", map.name_any());
+        assert!(
+            data < 1024 * 1024 && wire < 1024 * 1024,
+            "{} is {wire} bytes",
+            map.name_any()
+        );
+        total += data;
+    }
+    println!("total catalog data: {total} bytes");
+    assert!(total > 5 * 1024 * 1024, "large schemas: {total} bytes");
+    assert_eq!(
+        status.catalog_config_maps,
+        maps.iter().map(|m| m.name_any()).collect::<Vec<_>>()
+    );
+    assert_eq!(tool_names(&maps).len(), 5002, "the shards read back whole");
+
+    w.reconcile_gateway("shop").await;
+    let mounted =
+        switchboard_operator::render::gateway::mounted_config_maps(&w.deployment("shop").await);
+    assert_eq!(mounted.len(), maps.len() + 1, "every shard is mounted");
+    assert_eq!(
+        w.gateways()
+            .get("shop")
+            .await
+            .unwrap()
+            .status
+            .unwrap()
+            .tool_count,
+        Some(5002)
+    );
+
+    // A re-sync that sees the same catalog writes nothing.
+    let versions: Vec<_> = maps.iter().map(|m| m.resource_version()).collect();
+    w.annotate_sync("big", "again").await;
+    w.reconcile_target("big").await;
+    let after: Vec<_> = w
+        .catalog_maps("big")
+        .await
+        .iter()
+        .map(|m| m.resource_version())
+        .collect();
+    assert_eq!(after, versions);
+}

@@ -267,7 +267,7 @@ impl World {
             .await
             .unwrap()
             .items;
-        maps.sort_by_key(|m| m.name_any());
+        maps.sort_by_key(|m| switchboard_operator::render::catalog::shard_of(m).map(|(i, _)| i));
         maps
     }
 
