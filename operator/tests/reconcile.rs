@@ -775,3 +775,73 @@ async fn a_5000_tool_target_with_large_schemas_is_sharded_under_1_mib() {
         .collect();
     assert_eq!(after, versions);
 }
+
+#[tokio::test]
+async fn the_gateway_follows_replicas_and_its_deployment_status() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+    let w = world(vec![gateway_yaml("shop", "  replicas: 2\n")]).await;
+    w.reconcile_gateway("shop").await;
+    let pdbs: kube::Api<PodDisruptionBudget> = kube::Api::namespaced(w.client.clone(), NS);
+    assert!(
+        pdbs.get_opt("shop-gateway").await.unwrap().is_some(),
+        "two replicas get a PDB"
+    );
+    let status = w.gateways().get("shop").await.unwrap().status.unwrap();
+    let ready = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("False", "Progressing")
+    );
+    assert_eq!(status.targets.as_deref(), Some("0/0"));
+
+    // The Deployment controller reports the pods available (the fake has none).
+    let deployments: kube::Api<Deployment> = kube::Api::namespaced(w.client.clone(), NS);
+    let patch = json!({"status": {"replicas": 2, "availableReplicas": 2, "readyReplicas": 2, "updatedReplicas": 2}});
+    deployments
+        .patch_status(
+            "shop-gateway",
+            &Default::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .unwrap();
+    w.reconcile_gateway("shop").await;
+    let status = w.gateways().get("shop").await.unwrap().status.unwrap();
+    let ready = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .unwrap();
+    assert_eq!(
+        (ready.status.as_str(), ready.reason.as_str()),
+        ("True", "Available")
+    );
+    assert_eq!(status.ready_replicas, Some(2));
+    let events = w.events("shop").await;
+    assert!(
+        events
+            .iter()
+            .any(|(_, r, n)| r == "Available" && n.contains("shop-gateway.default.svc")),
+        "{events:?}"
+    );
+
+    w.gateways()
+        .patch(
+            "shop",
+            &Default::default(),
+            &kube::api::Patch::Merge(&json!({"spec": {"replicas": 1}})),
+        )
+        .await
+        .unwrap();
+    w.reconcile_gateway("shop").await;
+    assert!(
+        pdbs.get_opt("shop-gateway").await.unwrap().is_none(),
+        "one replica: the PDB goes"
+    );
+    assert_eq!(w.deployment("shop").await.spec.unwrap().replicas, Some(1));
+}

@@ -210,9 +210,13 @@ pub async fn run(
     let gateway_controller = gateways
         .owns(
             api::<ConfigMap>(&client, ns),
-            owned_config
-                .clone()
-                .labels(&format!("{}=gateway", labels::COMPONENT)),
+            watcher::Config::default().labels(&format!(
+                "{}={},{}={}",
+                labels::MANAGED_BY,
+                labels::MANAGED_BY_VALUE,
+                labels::COMPONENT,
+                labels::COMPONENT_GATEWAY
+            )),
         )
         .owns(api::<Deployment>(&client, ns), owned_config.clone())
         .owns(api::<Service>(&client, ns), owned_config.clone())
