@@ -573,6 +573,12 @@ async fn own_maps(api: &Api<ConfigMap>, target: &str) -> Result<Vec<ConfigMap>, 
         .list(&ListParams::default().labels(&selector))
         .await?
         .items;
+    // Never trust the selector alone with deletes: keep only this target's catalogs.
+    maps.retain(|m| {
+        m.labels().get(labels::TARGET).map(String::as_str) == Some(target)
+            && m.labels().get(labels::COMPONENT).map(String::as_str)
+                == Some(labels::COMPONENT_CATALOG)
+    });
     maps.sort_by_key(|m| shard_of(m).map(|(i, _)| i));
     Ok(maps)
 }
