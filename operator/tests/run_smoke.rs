@@ -38,6 +38,25 @@ async fn get(url: String) -> (u16, String) {
 
 #[tokio::test]
 async fn serves_health_and_metrics_and_stops_on_signal() {
+    smoke(false).await;
+}
+
+/// With leader election, the replica takes the Lease before it writes anything and
+/// hands it back on shutdown.
+#[tokio::test]
+async fn elects_itself_through_a_lease_and_releases_it_on_shutdown() {
+    let client = smoke(true).await;
+    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> =
+        kube::Api::namespaced(client, common::NS);
+    let lease = leases.get("switchboard-operator").await.unwrap();
+    let holder = lease.spec.unwrap().holder_identity;
+    assert!(
+        holder.is_none() || holder.as_deref() == Some(""),
+        "released: {holder:?}"
+    );
+}
+
+async fn smoke(leader_election: bool) -> kube::Client {
     let upstream = common::Upstream::start(&["--tools", "2"]);
     let client = kube_fake_client::ClientBuilder::new()
         .with_resource::<Gateway>()
@@ -55,13 +74,13 @@ async fn serves_health_and_metrics_and_stops_on_signal() {
     let (metrics, health) = (free(), free());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let operator = tokio::spawn(run(
-        client,
+        client.clone(),
         RunOptions {
             options: Options::default(),
             namespace: Some("default".into()),
             metrics_listen: metrics,
             health_listen: health,
-            leader_election: false,
+            leader_election,
             lease_name: "switchboard-operator".into(),
             lease_namespace: "default".into(),
             identity: "test".into(),
@@ -120,4 +139,5 @@ async fn serves_health_and_metrics_and_stops_on_signal() {
         .expect("the operator stops within 30 s of the signal")
         .unwrap()
         .unwrap();
+    client
 }
