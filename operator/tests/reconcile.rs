@@ -845,3 +845,38 @@ async fn the_gateway_follows_replicas_and_its_deployment_status() {
     );
     assert_eq!(w.deployment("shop").await.spec.unwrap().replicas, Some(1));
 }
+
+#[tokio::test]
+async fn a_gateway_naming_change_resyncs_its_targets() {
+    let upstream = Upstream::start(&["--tools", "1"]);
+    let w = world(vec![
+        gateway_yaml("shop", ""),
+        target_yaml("cart", "shop", &upstream.url, ""),
+    ])
+    .await;
+    w.reconcile_target("cart").await;
+    assert!(tool_names(&w.catalog_maps("cart").await).contains(&"cart___tool_0000".to_owned()));
+    let generation = w.target("cart").await.metadata.generation;
+
+    w.gateways()
+        .patch(
+            "shop",
+            &Default::default(),
+            &kube::api::Patch::Merge(&json!({"spec": {"naming": {"separator": "__"}}})),
+        )
+        .await
+        .unwrap();
+    // The Gateway watch maps the change to its targets.
+    w.reconcile_target("cart").await;
+    assert_eq!(
+        w.target("cart").await.metadata.generation,
+        generation,
+        "the target's spec did not change"
+    );
+    assert_eq!(
+        w.transcript.phases("cart"),
+        ["CREATING", "READY", "UPDATING", "READY"]
+    );
+    assert!(tool_names(&w.catalog_maps("cart").await).contains(&"cart__tool_0000".to_owned()));
+    assert_eq!(w.status("cart").await.tool_naming.as_deref(), Some("__/64"));
+}
