@@ -62,7 +62,15 @@ fn report(name: &str, outcome: &Result<TargetCatalog, SyncError>) {
             catalog.prompts.len(),
             catalog.protocol_version
         )),
-        Err(error) => say(&format!("target {name} failed: {error}")),
+        Err(error) => {
+            // Upstream errors already start with "target NAME"; say it once.
+            let text = error.to_string();
+            let own = format!("target {name}");
+            let detail = text.strip_prefix(&own).map_or(text.as_str(), |rest| {
+                rest.trim_start_matches(':').trim_start()
+            });
+            say(&format!("target {name} failed: {detail}"));
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use crate::audit::AuditRecord;
 use crate::jsonrpc::RpcError;
 use crate::limits::Throttled;
 use crate::sync::now_rfc3339;
-use crate::telemetry::metrics::TenantLabels;
+use crate::telemetry::metrics::{Metrics, RequestLabels, TenantLabels};
 
 /// JSON-RPC code of a throttled request; `data.retryAfterMs` says when to retry.
 /// Transports answer it with HTTP 429 and `Retry-After` where they can.
@@ -106,5 +106,10 @@ pub(super) fn admit(
             ..AuditRecord::default()
         }),
     }
+    let labels = RequestLabels {
+        method: Metrics::method_label(method),
+        status: "throttled".into(),
+    };
+    metrics.requests.get_or_create(&labels).inc();
     Err(throttled_error(throttled))
 }

@@ -280,6 +280,14 @@ pub(super) fn record_call(
             outcome: call.label.to_owned(),
         })
         .inc();
+    if call.label == "denied" {
+        metrics
+            .denied
+            .get_or_create(&TenantLabels {
+                tenant: tenant.clone(),
+            })
+            .inc();
+    }
     let answered = matches!(
         call.label,
         "ok" | "tool_error" | "upstream_error" | "timeout"

@@ -27,6 +27,7 @@ use crate::jsonrpc::{
     RpcError, UNSUPPORTED_PROTOCOL_VERSION,
 };
 use crate::protocol::{self, Era};
+use crate::telemetry::metrics::RequestLabels;
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
     (
@@ -374,6 +375,11 @@ fn initialize(
         sb: Some(caller.subject.clone()),
     };
     gateway.metrics.sessions_opened.inc();
+    let labels = RequestLabels {
+        method: "initialize".into(),
+        status: "ok".into(),
+    };
+    gateway.metrics.requests.get_or_create(&labels).inc();
     let Some(session_id) = gateway.sealer.seal(&claims) else {
         let error = RpcError::new(jsonrpc::INTERNAL_ERROR, "could not open a session");
         return error_response(StatusCode::INTERNAL_SERVER_ERROR, id, &error);
