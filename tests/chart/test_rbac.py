@@ -128,3 +128,16 @@ mod tests {
         ("apps", "deployments"): {"list", "watch"},
         ("events.k8s.io", "events"): {"create", "patch"},
     }, use
+
+
+def test_owner_reference_enforcement_adds_delete_on_every_created_kind(api_use):
+    """With rbac.ownerReferencesPermissionEnforcement, the operator may delete every kind it
+    creates (all carry owner references), and nothing else is added."""
+    objects, _ = chartlib.render(sets=("rbac.ownerReferencesPermissionEnforcement=true",))
+    granted = chartlib.rbac_rules(objects)
+    expected = {k: set(v) for k, v in api_use["use"].items()}
+    for key, verbs in api_use["use"].items():
+        if "create" in verbs and key not in {("events.k8s.io", "events"),
+                                              ("coordination.k8s.io", "leases")}:
+            expected[key].add("delete")
+    assert granted == expected, (fmt(granted), fmt(expected))
