@@ -324,14 +324,33 @@ def blank_rust(text: str) -> str:
     return "".join(out)
 
 
+TEST_MODULE = re.compile(
+    r"#\[cfg\(test\)\]\s*(#\[[^\]]*\]\s*)*(pub(\([^)]*\))?\s+)?mod\s+\w+\s*\{"
+)
+
+
+def test_module_spans(blanked: str) -> list[tuple[int, int]]:
+    """(start, end) of every `#[cfg(test)] mod x { ... }` block of blanked source."""
+    spans, pos = [], 0
+    while m := TEST_MODULE.search(blanked, pos):
+        end = matching(blanked, m.end() - 1, "{", "}") + 1
+        spans.append((m.start(), end))
+        pos = end
+    return spans
+
+
 def strip_test_modules(code: str) -> str:
-    """Drops `#[cfg(test)] mod x { ... }` blocks (already blanked text)."""
-    while True:
-        m = re.search(r"#\[cfg\(test\)\]\s*(pub\s+)?mod\s+\w+\s*\{", code)
-        if not m:
-            return code
-        end = matching(code, m.end() - 1, "{", "}")
-        code = code[: m.start()] + " " * (end + 1 - m.start()) + code[end + 1:]
+    """Blanks `#[cfg(test)] mod x { ... }` blocks (of already blanked text)."""
+    for start, end in test_module_spans(code):
+        code = code[:start] + " " * (end - start) + code[end:]
+    return code
+
+
+def non_test_source(raw: str) -> str:
+    """`raw` without its `#[cfg(test)] mod` blocks, string literals kept."""
+    for start, end in reversed(test_module_spans(blank_rust(raw))):
+        raw = raw[:start] + raw[end:]
+    return raw
 
 
 def matching(code: str, start: int, open_: str, close: str) -> int:
