@@ -95,16 +95,26 @@ if ((tools_only)); then
 fi
 
 export SWITCHBOARD_CHART_TOOLS="$tools" SWITCHBOARD_REPO="$repo"
-log="$(mktemp "${TMPDIR:-/tmp}/chart-tests.XXXXXX")"
+junit="$(mktemp "${TMPDIR:-/tmp}/chart-tests.XXXXXX.xml")"
 cd "$here"
-"$tools/venv/bin/python" -m pytest -p no:cacheprovider -q -rfE "$here" "$@" 2>&1 | tee "$log"
-code=${PIPESTATUS[0]}
-summary="$(grep -E '^(=+ )?[0-9]+ (passed|failed|error)' "$log" | tail -1)"
-passed="$(grep -oE '[0-9]+ passed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)"
-failed="$(grep -oE '[0-9]+ failed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)"
-errors="$(grep -oE '[0-9]+ errors?' <<<"$summary" | grep -oE '[0-9]+' || echo 0)"
-failed=$(( ${failed:-0} + ${errors:-0} ))
-if ((code != 0 && failed == 0)); then failed=1; fi   # collection crash, no summary
-rm -f "$log"
-echo "${passed:-0} passed, ${failed} failed"
+"$tools/venv/bin/python" -m pytest -p no:cacheprovider -q -rfE --junitxml="$junit" "$here" "$@"
+code=$?
+# Count from the JUnit report: robust to any -q/-v the caller passes.
+read -r passed failed < <("$tools/venv/bin/python" - "$junit" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except Exception:
+    print(0, 0)
+    sys.exit()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+total = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skipped = sum(int(s.get("skipped", 0)) for s in suites)
+print(total - bad - skipped, bad + skipped)
+PY
+)
+rm -f "$junit"
+if ((code != 0 && failed == 0)); then failed=1; fi   # collection crash, no report
+echo "${passed} passed, ${failed} failed"
 ((failed == 0))
