@@ -87,6 +87,16 @@ if ((cargo_tests)); then
     echo "run-all: cargo tests: $n_pass passed, $n_fail failed"
 fi
 
+step "chart, manifests and Argo CD health checks (tests/chart/run.sh)"
+if tests/chart/run.sh 2>&1 | tee "$logs/chart.log"; then :; fi
+read -r c_pass c_fail < <(grep -oE '^[0-9]+ passed, [0-9]+ failed' "$logs/chart.log" | tail -1 |
+    awk '{print $1, $3}')
+if [[ -z "${c_pass:-}" ]]; then
+    fail_step chart
+else
+    passed=$((passed + c_pass)) failed=$((failed + c_fail))
+fi
+
 step "pytest tests/e2e (SWITCHBOARD_BIN_DIR=$SWITCHBOARD_BIN_DIR)"
 python="$SWITCHBOARD_TOOLS_DIR/venv/bin/python"
 if [[ -x "$python" ]]; then
