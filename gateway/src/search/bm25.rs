@@ -27,7 +27,7 @@ const FIELDS: usize = 3;
 /// Per-field weight and length normalization (`b`). Names are short and precise, so they
 /// weigh most; parameter text is long and repetitive ("the id of ..."), so it weighs least
 /// and is only lightly length-normalized.
-const WEIGHT: [f32; FIELDS] = [2.5, 1.0, 0.4];
+const WEIGHT: [f32; FIELDS] = [2.5, 1.0, 0.7];
 const B: [f32; FIELDS] = [0.75, 0.75, 0.5];
 
 /// The text of one document, split by field.

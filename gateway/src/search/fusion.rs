@@ -28,7 +28,7 @@ impl Default for Fusion {
     /// Chosen with the evaluation in `tests/search-eval` (see docs/search.md).
     fn default() -> Self {
         Fusion::Convex {
-            lexical_weight: 0.3,
+            lexical_weight: 0.25,
         }
     }
 }

@@ -17,6 +17,27 @@ const STOP_WORDS: &[&str] = &[
     "need", "let", "whats", "one", "ones",
 ];
 
+/// CRUD verbs that API authors and users pick interchangeably, mapped onto one key
+/// (applied after stemming, on both sides). Only generic actions are listed: domain
+/// synonyms are left to the embedding model, which handles them far better.
+const VERB_SYNONYMS: &[(&str, &str)] = &[
+    ("find", "search"),
+    ("lookup", "search"),
+    ("fetch", "get"),
+    ("retriev", "get"),
+    ("show", "get"),
+    ("view", "get"),
+    ("read", "get"),
+    ("display", "get"),
+    ("delet", "remov"),
+    ("eras", "remov"),
+    ("add", "creat"),
+    ("make", "creat"),
+    ("chang", "updat"),
+    ("edit", "updat"),
+    ("modify", "updat"),
+];
+
 /// Splits `text` into normalized, stemmed terms, in order, stop words removed.
 pub fn terms(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -27,7 +48,11 @@ pub fn terms(text: &str) -> Vec<String> {
         if single_letter || is_stop_word(&lower) {
             continue;
         }
-        out.push(stem(&lower));
+        let stemmed = stem(&lower);
+        match VERB_SYNONYMS.iter().find(|(from, _)| *from == stemmed) {
+            Some((_, to)) => out.push((*to).to_string()),
+            None => out.push(stemmed),
+        }
     }
     out
 }
@@ -185,10 +210,18 @@ mod tests {
     }
 
     #[test]
+    fn canonicalizes_crud_verbs() {
+        assert_eq!(terms("delete_file"), terms("remove files"));
+        assert_eq!(terms("fetchOrder"), terms("show order"));
+        assert_eq!(terms("find contacts"), terms("search_contacts"));
+        assert_eq!(terms("editing the page"), terms("update_page"));
+    }
+
+    #[test]
     fn drops_stop_words() {
         assert_eq!(
             terms("Show me the items in my cart"),
-            vec!["show", "item", "cart"]
+            vec!["get", "item", "cart"]
         );
         assert!(terms("").is_empty());
         assert!(terms("the of and").is_empty());
