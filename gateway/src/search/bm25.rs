@@ -112,7 +112,9 @@ impl Bm25 {
         query_terms.sort();
         query_terms.dedup();
         let n = self.lengths.len() as f32;
-        let mut acc: HashMap<u32, f32> = HashMap::new();
+        // Dense accumulator: one f32 per document beats hashing for catalogs of this size.
+        let mut acc = vec![0f32; self.lengths.len()];
+        let mut touched: Vec<u32> = Vec::new();
         for term in &query_terms {
             let Some(list) = self.postings.get(term) else {
                 continue;
@@ -120,7 +122,12 @@ impl Bm25 {
             let df = list.len() as f32;
             let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
             for p in list {
-                let len = &self.lengths[p.doc as usize];
+                let (Some(len), Some(slot)) = (
+                    self.lengths.get(p.doc as usize),
+                    acc.get_mut(p.doc as usize),
+                ) else {
+                    continue;
+                };
                 let mut tf = 0.0;
                 for f in 0..FIELDS {
                     if p.tf[f] > 0.0 {
@@ -128,12 +135,18 @@ impl Bm25 {
                         tf += WEIGHT[f] * p.tf[f] / norm;
                     }
                 }
-                *acc.entry(p.doc).or_default() += idf * tf / (K1 + tf);
+                if *slot == 0.0 {
+                    touched.push(p.doc);
+                }
+                *slot += idf * tf / (K1 + tf);
             }
         }
-        let mut out: Vec<(u32, f32)> = acc.into_iter().filter(|(_, s)| *s > 0.0).collect();
-        out.sort_by_key(|(d, _)| *d);
-        out
+        touched.sort_unstable();
+        touched
+            .into_iter()
+            .map(|d| (d, acc[d as usize]))
+            .filter(|(_, s)| *s > 0.0)
+            .collect()
     }
 
     /// Number of distinct terms (for diagnostics).
