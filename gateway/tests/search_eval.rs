@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use switchboard_gateway::search::{
-    Fusion, SearchDocument, SearchHit, SearchIndex, SearchMode, SearchQuery,
+    SearchDocument, SearchHit, SearchIndex, SearchMode, SearchQuery,
 };
 
 #[derive(Deserialize)]
@@ -182,7 +182,7 @@ fn lexical_quality() {
 #[cfg(feature = "embeddings")]
 #[test]
 fn hybrid_beats_lexical_with_the_real_model() {
-    use switchboard_gateway::search::{CandleEmbedder, Embedder, embedding_text};
+    use switchboard_gateway::search::{CandleEmbedder, Embedder, Fusion, embedding_text};
 
     let dir = std::env::var_os("SWITCHBOARD_EMBEDDING_MODEL_DIR").map(PathBuf::from);
     let Some(dir) = dir.filter(|d| d.join("model.safetensors").is_file()) else {

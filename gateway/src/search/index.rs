@@ -207,9 +207,7 @@ impl<'a> Visibility<'a> {
         let Some(meta) = self.index.docs.get(i) else {
             return false;
         };
-        let in_target = self
-            .targets
-            .is_none_or(|t| t.iter().any(|t| *t == meta.target));
+        let in_target = self.targets.is_none_or(|t| t.contains(&meta.target));
         let ok = in_target && (self.may_see)(&meta.exposed_name);
         self.memo[i] = if ok { 1 } else { 2 };
         ok
