@@ -167,6 +167,30 @@ fn fmt(d: Duration) -> String {
     }
 }
 
+/// CPU time (user + system, all threads) used by this process so far, from
+/// /proc/self/stat in clock ticks (USER_HZ = 100 on Linux). Wall-clock latency on a
+/// shared machine depends on the load; CPU time much less so, hence both are printed.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesized command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 fn arg(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -196,13 +220,19 @@ fn main() {
     let build = started.elapsed();
 
     println!("\n## Tool search latency: {tools} tools, {n_queries} queries, limit 10\n");
-    println!("Index build (BM25F + {dim}-d vectors): {}\n", fmt(build));
-    println!("| mode | p50 | p99 | mean |");
-    println!("|---|---|---|---|");
+    println!(
+        "Index build (BM25F + {dim}-d vectors): {}; load average {} on {} cores\n",
+        fmt(build),
+        load_average(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("| mode | p50 | p99 | mean | CPU per query |");
+    println!("|---|---|---|---|---|");
     // Half the tools hidden by the permission check, as a realistic worst case.
     let may_see = |name: &str| name.len().is_multiple_of(2);
     for mode in [SearchMode::Lexical, SearchMode::Vector, SearchMode::Hybrid] {
         let mut times = Vec::with_capacity(n_queries);
+        let cpu = cpu_time();
         for (text, vector) in queries.iter().zip(&query_vectors) {
             let q = SearchQuery {
                 text,
@@ -215,13 +245,15 @@ fn main() {
             times.push(t.elapsed());
             std::hint::black_box(hits);
         }
+        let cpu = cpu_time().saturating_sub(cpu) / n_queries.max(1) as u32;
         times.sort();
         let mean = times.iter().sum::<Duration>() / times.len().max(1) as u32;
         println!(
-            "| {mode:?} | {} | {} | {} |",
+            "| {mode:?} | {} | {} | {} | {} |",
             fmt(percentile(&times, 0.5)),
             fmt(percentile(&times, 0.99)),
-            fmt(mean)
+            fmt(mean),
+            fmt(cpu)
         );
     }
     embeddings::run(&mut rng);
@@ -240,7 +272,7 @@ mod embeddings {
 
     use switchboard_gateway::search::{CandleEmbedder, Embedder, embedding_text};
 
-    use super::{Rng, fmt, percentile, synthetic_queries, synthetic_tools};
+    use super::{Rng, cpu_time, fmt, percentile, synthetic_queries, synthetic_tools};
 
     fn rss_mib() -> f64 {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -270,8 +302,10 @@ mod embeddings {
             .map(|d| embedding_text(&d.exposed_name, &d.description, &d.input_schema))
             .collect();
         let t = Instant::now();
+        let cpu = cpu_time();
         let vectors = embedder.embed(&texts).unwrap();
         let catalog = t.elapsed();
+        let catalog_cpu = cpu_time().saturating_sub(cpu);
         assert_eq!(vectors.len(), embed_tools);
 
         let queries = synthetic_queries(100, rng);
@@ -299,6 +333,10 @@ mod embeddings {
             catalog.as_secs_f64()
         );
         println!("| catalog embedding per 1,000 tools | {per_1000:.2} s |");
+        println!(
+            "| catalog embedding CPU time per 1,000 tools | {:.2} core-s |",
+            catalog_cpu.as_secs_f64() * 1000.0 / embed_tools.max(1) as f64
+        );
         println!("| query embedding p50 | {} |", fmt(percentile(&times, 0.5)));
         println!(
             "| query embedding p99 | {} |",
