@@ -1,7 +1,5 @@
 //! Combining the lexical and vector rankings into one.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 /// How hybrid search merges the two rankings. Both inputs are restricted to documents the
@@ -33,50 +31,84 @@ impl Default for Fusion {
     }
 }
 
-/// Fuses `(doc, score)` lists. `lexical` holds only documents with a positive BM25 score;
-/// `vector` holds every candidate with an embedding. Output order is unspecified.
-pub fn fuse(fusion: Fusion, lexical: &[(u32, f32)], vector: &[(u32, f32)]) -> Vec<(u32, f32)> {
+/// Fuses `(doc, score)` lists over documents `0..n_docs`. `lexical` holds only documents
+/// with a positive BM25 score; `vector` holds every candidate with an embedding. Output is
+/// in document order.
+pub fn fuse(
+    fusion: Fusion,
+    n_docs: usize,
+    lexical: &[(u32, f32)],
+    vector: &[(u32, f32)],
+) -> Vec<(u32, f32)> {
+    let mut acc = Accumulator::new(n_docs);
     match fusion {
-        Fusion::Rrf { k } => rrf(k.max(0.0), lexical, vector),
+        Fusion::Rrf { k } => {
+            let k = k.max(0.0);
+            for list in [lexical, vector] {
+                for (rank, (doc, _)) in ranked(list).into_iter().enumerate() {
+                    acc.add(doc, 1.0 / (k + rank as f32 + 1.0));
+                }
+            }
+        }
         Fusion::Convex { lexical_weight } => {
-            convex(lexical_weight.clamp(0.0, 1.0), lexical, vector)
+            let w = lexical_weight.clamp(0.0, 1.0);
+            let max_lex = lexical.iter().map(|(_, s)| *s).fold(0.0f32, f32::max);
+            if max_lex > 0.0 {
+                for (doc, s) in lexical {
+                    acc.add(*doc, w * s / max_lex);
+                }
+            }
+            let (lo, hi) = vector
+                .iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), (_, s)| {
+                    (lo.min(*s), hi.max(*s))
+                });
+            let span = hi - lo;
+            for (doc, s) in vector {
+                let scaled = if span > f32::EPSILON {
+                    (s - lo) / span
+                } else {
+                    1.0
+                };
+                acc.add(*doc, (1.0 - w) * scaled);
+            }
         }
     }
+    acc.finish()
 }
 
-fn rrf(k: f32, lexical: &[(u32, f32)], vector: &[(u32, f32)]) -> Vec<(u32, f32)> {
-    let mut acc: HashMap<u32, f32> = HashMap::new();
-    for list in [lexical, vector] {
-        for (rank, (doc, _)) in ranked(list).into_iter().enumerate() {
-            *acc.entry(doc).or_default() += 1.0 / (k + rank as f32 + 1.0);
-        }
-    }
-    acc.into_iter().collect()
+/// Dense per-document sums: cheaper than hashing when most documents are candidates,
+/// which is the case as soon as vectors are involved.
+struct Accumulator {
+    score: Vec<f32>,
+    seen: Vec<bool>,
 }
 
-fn convex(w: f32, lexical: &[(u32, f32)], vector: &[(u32, f32)]) -> Vec<(u32, f32)> {
-    let mut acc: HashMap<u32, f32> = HashMap::new();
-    let max_lex = lexical.iter().map(|(_, s)| *s).fold(0.0f32, f32::max);
-    if max_lex > 0.0 {
-        for (doc, s) in lexical {
-            *acc.entry(*doc).or_default() += w * s / max_lex;
+impl Accumulator {
+    fn new(n: usize) -> Self {
+        Self {
+            score: vec![0.0; n],
+            seen: vec![false; n],
         }
     }
-    let (min_v, max_v) = vector
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), (_, s)| {
-            (lo.min(*s), hi.max(*s))
-        });
-    let span = max_v - min_v;
-    for (doc, s) in vector {
-        let scaled = if span > f32::EPSILON {
-            (s - min_v) / span
-        } else {
-            1.0
-        };
-        *acc.entry(*doc).or_default() += (1.0 - w) * scaled;
+
+    fn add(&mut self, doc: u32, value: f32) {
+        let i = doc as usize;
+        if let (Some(s), Some(seen)) = (self.score.get_mut(i), self.seen.get_mut(i)) {
+            *s += value;
+            *seen = true;
+        }
     }
-    acc.into_iter().collect()
+
+    fn finish(self) -> Vec<(u32, f32)> {
+        self.seen
+            .iter()
+            .zip(self.score)
+            .enumerate()
+            .filter(|(_, (seen, _))| **seen)
+            .map(|(i, (_, s))| (u32::try_from(i).unwrap_or(u32::MAX), s))
+            .collect()
+    }
 }
 
 /// Sorts by score descending, ties by document id, so ranks are deterministic.
@@ -99,39 +131,27 @@ mod tests {
     fn rrf_rewards_agreement() {
         let lex = [(1, 9.0), (2, 5.0)];
         let vec = [(2, 0.9), (3, 0.8), (1, 0.1)];
-        assert_eq!(top(fuse(Fusion::Rrf { k: 60.0 }, &lex, &vec)), 2);
+        assert_eq!(top(fuse(Fusion::Rrf { k: 60.0 }, 8, &lex, &vec)), 2);
     }
 
     #[test]
     fn convex_keeps_confidence() {
         let lex = [(1, 10.0), (2, 1.0)];
         let vec = [(2, 0.50), (1, 0.49), (3, 0.1)];
-        assert_eq!(
-            top(fuse(
-                Fusion::Convex {
-                    lexical_weight: 0.5
-                },
-                &lex,
-                &vec
-            )),
-            1
-        );
-        assert_eq!(
-            top(fuse(
-                Fusion::Convex {
-                    lexical_weight: 0.0
-                },
-                &lex,
-                &vec
-            )),
-            2
-        );
+        let half = Fusion::Convex {
+            lexical_weight: 0.5,
+        };
+        let vector_only = Fusion::Convex {
+            lexical_weight: 0.0,
+        };
+        assert_eq!(top(fuse(half, 8, &lex, &vec)), 1);
+        assert_eq!(top(fuse(vector_only, 8, &lex, &vec)), 2);
     }
 
     #[test]
     fn handles_empty_inputs() {
-        assert!(fuse(Fusion::default(), &[], &[]).is_empty());
-        assert_eq!(fuse(Fusion::default(), &[(4, 1.0)], &[]).len(), 1);
-        assert_eq!(fuse(Fusion::default(), &[], &[(4, 0.3)]).len(), 1);
+        assert!(fuse(Fusion::default(), 8, &[], &[]).is_empty());
+        assert_eq!(fuse(Fusion::default(), 8, &[(4, 1.0)], &[]).len(), 1);
+        assert_eq!(fuse(Fusion::default(), 8, &[], &[(4, 0.3)]).len(), 1);
     }
 }

@@ -138,7 +138,7 @@ impl SearchIndex {
                     .into_iter()
                     .filter(|(d, _)| visible.check(*d))
                     .collect();
-                fuse(self.fusion, &lex, &vector(&mut visible))
+                fuse(self.fusion, self.docs.len(), &lex, &vector(&mut visible))
             }
         };
         self.top(scored, q.limit)

@@ -12,7 +12,7 @@
 //!
 //! Vector and hybrid need tool embeddings and a query embedding; without them the index
 //! answers lexically (check [`SearchIndex::has_vectors`]). Embeddings come from an
-//! [`Embedder`] (the local all-MiniLM-L6-v2 [`CandleEmbedder`] behind the `embeddings`
+//! [`Embedder`] (the local all-MiniLM-L6-v2 `CandleEmbedder` behind the `embeddings`
 //! cargo feature) or an [`AsyncEmbedder`] such as [`OpenAiEmbedder`], and are cached in
 //! the catalog as [`StoredEmbedding`]s keyed by [`definition_hash`].
 //!
