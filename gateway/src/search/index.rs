@@ -117,31 +117,34 @@ impl SearchIndex {
             return Vec::new();
         }
         let mut visible = Visibility::new(self, q.targets, may_see);
-        let mode = self.effective_mode(q.mode, query_embedding);
-        let lexical = || -> Vec<(u32, f32)> { self.lexical.score(q.text) };
-        let vector = |visible: &mut Visibility| -> Vec<(u32, f32)> {
-            query_embedding
-                .and_then(|e| self.vectors.score(e))
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(d, _)| visible.check(*d))
-                .collect()
-        };
-        let scored = match mode {
-            SearchMode::Lexical => lexical()
-                .into_iter()
-                .filter(|(d, _)| visible.check(*d))
-                .collect(),
-            SearchMode::Vector => vector(&mut visible),
+        let scored = match self.effective_mode(q.mode, query_embedding) {
+            SearchMode::Lexical => self.lexical_candidates(q.text, &mut visible),
+            SearchMode::Vector => self.vector_candidates(query_embedding, &mut visible),
             SearchMode::Hybrid => {
-                let lex: Vec<(u32, f32)> = lexical()
-                    .into_iter()
-                    .filter(|(d, _)| visible.check(*d))
-                    .collect();
-                fuse(self.fusion, self.docs.len(), &lex, &vector(&mut visible))
+                let lex = self.lexical_candidates(q.text, &mut visible);
+                let vec = self.vector_candidates(query_embedding, &mut visible);
+                fuse(self.fusion, self.docs.len(), &lex, &vec)
             }
         };
         self.top(scored, q.limit)
+    }
+
+    fn lexical_candidates(&self, text: &str, visible: &mut Visibility) -> Vec<(u32, f32)> {
+        let mut scored = self.lexical.score(text);
+        scored.retain(|(d, _)| visible.check(*d));
+        scored
+    }
+
+    fn vector_candidates(
+        &self,
+        query_embedding: Option<&[f32]>,
+        visible: &mut Visibility,
+    ) -> Vec<(u32, f32)> {
+        let mut scored = query_embedding
+            .and_then(|e| self.vectors.score(e))
+            .unwrap_or_default();
+        scored.retain(|(d, _)| visible.check(*d));
+        scored
     }
 
     /// Targets with tool counts and keywords, for the search tool's description.
