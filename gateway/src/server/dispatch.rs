@@ -1,0 +1,217 @@
+//! MCP methods: lists come from the catalog, calls go to the owning target.
+
+use std::time::{Instant, SystemTime};
+
+use tracing::Instrument as _;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+
+use super::Snapshot;
+use super::context::CallContext;
+use super::forward::{call_tool, complete, get_prompt, read_resource};
+use crate::jsonrpc::RpcError;
+use crate::protocol::{self, Era};
+use crate::telemetry::metrics::{MethodLabels, Metrics, RequestLabels};
+use crate::telemetry::spans::{SpanKind, SpanRecord};
+
+pub(super) fn server_info() -> Value {
+    json!({"name": "switchboard", "title": "Switchboard MCP gateway", "version": env!("CARGO_PKG_VERSION")})
+}
+
+pub(super) fn capabilities() -> Value {
+    json!({"tools": {"listChanged": false}, "resources": {}, "prompts": {}, "completions": {}})
+}
+
+/// Answers one request. Errors are JSON-RPC errors; tool failures are results.
+pub(super) async fn dispatch(
+    snapshot: &Snapshot,
+    context: &CallContext,
+    method: &str,
+    params: Value,
+) -> Result<Value, RpcError> {
+    let started = Instant::now();
+    let wall_start = SystemTime::now();
+    let span = tracing::info_span!(
+        "mcp_request",
+        method,
+        trace_id = %context.trace.trace_id,
+        request_id = %context.request_id,
+    );
+    let outcome = answer(snapshot, context, method, params)
+        .instrument(span)
+        .await;
+    if snapshot.spans.enabled() {
+        let mut attributes = vec![("mcp.method", method.to_owned())];
+        if let Some(tenant) = &context.caller.tenant {
+            attributes.push(("switchboard.tenant", tenant.clone()));
+        }
+        snapshot.spans.record(SpanRecord {
+            trace_id: context.trace.trace_id.clone(),
+            span_id: context.trace.span_id.clone(),
+            parent_span_id: context.trace.parent_span_id.clone(),
+            name: method.to_owned(),
+            kind: SpanKind::Server,
+            start: wall_start,
+            end: SystemTime::now(),
+            attributes,
+            error: outcome.is_err(),
+        });
+    }
+    let method_label = Metrics::method_label(method);
+    let status = if outcome.is_ok() {
+        "ok".to_owned()
+    } else {
+        "error".to_owned()
+    };
+    let metrics = &snapshot.metrics;
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method: method_label.clone(),
+            status,
+        })
+        .inc();
+    metrics
+        .request_seconds
+        .get_or_create(&MethodLabels {
+            method: method_label,
+        })
+        .observe(started.elapsed().as_secs_f64());
+    outcome
+}
+
+async fn answer(
+    snapshot: &Snapshot,
+    context: &CallContext,
+    method: &str,
+    params: Value,
+) -> Result<Value, RpcError> {
+    tracing::debug!(method, era = ?context.era, version = %context.protocol_version, trace_id = %context.trace.trace_id, "request");
+    let result = match method {
+        "ping" => Ok(json!({})),
+        "server/discover" if context.era == Era::Modern => Ok(discover(snapshot)),
+        "tools/list" => list(
+            snapshot,
+            &params,
+            "tools",
+            snapshot.routes.tools().iter().map(|t| &t.definition),
+        ),
+        "prompts/list" => list(
+            snapshot,
+            &params,
+            "prompts",
+            snapshot.routes.prompts().iter().map(|p| &p.definition),
+        ),
+        "resources/list" => list(
+            snapshot,
+            &params,
+            "resources",
+            snapshot.routes.resources().iter().map(|r| &r.definition),
+        ),
+        "resources/templates/list" => list(
+            snapshot,
+            &params,
+            "resourceTemplates",
+            snapshot.routes.resource_templates().iter(),
+        ),
+        "tools/call" => call_tool(snapshot, params, context).await,
+        "prompts/get" => get_prompt(snapshot, params, context).await,
+        "completion/complete" => complete(snapshot, params, context).await,
+        "resources/read" => read_resource(snapshot, params, context).await,
+        "logging/setLevel" if context.era == Era::Handshake => Ok(json!({})),
+        _ => Err(RpcError::method_not_found(method)),
+    }?;
+    Ok(match context.era {
+        Era::Modern => modern_result(result, method, snapshot),
+        Era::Handshake => result,
+    })
+}
+
+pub(super) fn initialize_result(snapshot: &Snapshot, version: &str) -> Value {
+    json!({
+        "protocolVersion": version,
+        "capabilities": capabilities(),
+        "serverInfo": server_info(),
+        "instructions": snapshot.instructions,
+    })
+}
+
+fn discover(snapshot: &Snapshot) -> Value {
+    json!({
+        "supportedVersions": [protocol::MODERN_VERSION],
+        "capabilities": capabilities(),
+        "instructions": snapshot.instructions,
+    })
+}
+
+/// 2026-07-28 results carry `resultType`, the server's identity, and cache hints on lists.
+fn modern_result(mut result: Value, method: &str, snapshot: &Snapshot) -> Value {
+    let Some(object) = result.as_object_mut() else {
+        return result;
+    };
+    object
+        .entry("resultType")
+        .or_insert_with(|| "complete".into());
+    let meta = object.entry("_meta").or_insert_with(|| json!({}));
+    if let Some(meta) = meta.as_object_mut() {
+        meta.insert(protocol::META_SERVER_INFO.into(), server_info());
+    }
+    if method.ends_with("/list") || method == "server/discover" {
+        object.insert("ttlMs".into(), snapshot.settings.list_ttl_ms.into());
+        // Every caller sees the same catalog until per-caller authorization exists.
+        object.insert("cacheScope".into(), "public".into());
+    }
+    result
+}
+
+fn encode_cursor(offset: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<usize> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("o:")?
+        .parse()
+        .ok()
+}
+
+/// One page of a list, with `nextCursor` when more follow.
+fn list<'a>(
+    snapshot: &Snapshot,
+    params: &Value,
+    field: &str,
+    items: impl ExactSizeIterator<Item = &'a Value>,
+) -> Result<Value, RpcError> {
+    let total = items.len();
+    let offset = match params.get("cursor") {
+        None | Some(Value::Null) => 0,
+        Some(Value::String(cursor)) => decode_cursor(cursor)
+            .filter(|offset| *offset <= total)
+            .ok_or_else(|| RpcError::invalid_params("Invalid cursor"))?,
+        Some(_) => return Err(RpcError::invalid_params("cursor must be a string")),
+    };
+    let size = snapshot.settings.page_size.max(1);
+    let page: Vec<Value> = items.skip(offset).take(size).cloned().collect();
+    let mut result = Map::new();
+    result.insert(field.into(), Value::Array(page));
+    if offset + size < total {
+        result.insert("nextCursor".into(), encode_cursor(offset + size).into());
+    }
+    Ok(Value::Object(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(500)), Some(500));
+        assert_eq!(decode_cursor("garbage!"), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("x:1")), None);
+    }
+}
