@@ -18,6 +18,7 @@ pub mod limits;
 pub mod naming;
 pub mod protocol;
 pub mod routes;
+pub mod search;
 pub mod secrets;
 pub mod server;
 pub mod sync;
