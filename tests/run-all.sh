@@ -28,6 +28,8 @@ done
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/switchboard/target}"
 export SWITCHBOARD_TOOLS_DIR="${SWITCHBOARD_TOOLS_DIR:-$HOME/.cache/switchboard/tools}"
 export SWITCHBOARD_BIN_DIR="$CARGO_TARGET_DIR/debug"
+# Tests of the `embeddings` feature (tool search) load the model setup-tools fetches.
+export SWITCHBOARD_EMBEDDING_MODEL_DIR="${SWITCHBOARD_EMBEDDING_MODEL_DIR:-$SWITCHBOARD_TOOLS_DIR/models/all-MiniLM-L6-v2}"
 mkdir -p "$CARGO_TARGET_DIR"
 logs="$(mktemp -d "${TMPDIR:-/tmp}/switchboard-tests.XXXXXX")"
 

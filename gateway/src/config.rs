@@ -11,6 +11,7 @@ use crate::authz::{AuthorizationConfig, PolicyBindings};
 use crate::credentials::TargetCredentials;
 use crate::limits::RateLimitConfig;
 use crate::naming::{DEFAULT_MAX_LENGTH, DEFAULT_SEPARATOR, NamingPolicy};
+use crate::search::SearchSettings;
 
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -59,6 +60,9 @@ pub struct GatewaySettings {
     /// prefix never makes a rule stop matching (computed by the operator).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy_bindings: Option<PolicyBindings>,
+    /// The built-in tool search.
+    #[serde(default)]
+    pub search: SearchSettings,
     /// Per-tenant rate limits (per replica share: see `limits`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimitConfig>,
@@ -107,6 +111,7 @@ impl GatewaySettings {
             inbound_auth: no_inbound_auth(),
             authorization: None,
             policy_bindings: None,
+            search: SearchSettings::default(),
             rate_limits: None,
             audit: AuditConfig::default(),
             replicas: 1,

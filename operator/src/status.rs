@@ -416,6 +416,7 @@ mod tests {
                 name: "cart___get_item".into(),
                 upstream_name: "get_item".into(),
                 definition: json!({"name": "get_item"}),
+                embedding: None,
             }],
             resources: vec![],
             resource_templates: vec![],

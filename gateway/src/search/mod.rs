@@ -16,7 +16,8 @@
 //! cargo feature) or an [`AsyncEmbedder`] such as [`OpenAiEmbedder`], and are cached in
 //! the catalog as [`StoredEmbedding`]s keyed by [`definition_hash`].
 //!
-//! This module depends on nothing else in the gateway.
+//! Apart from `setup` (settings, embedder choice, catalog embedding), this module depends
+//! on nothing else in the gateway; `server::search_tool` serves it.
 
 pub mod bm25;
 pub mod cache;
@@ -26,6 +27,7 @@ pub mod embed;
 pub mod fusion;
 mod index;
 pub mod openai;
+mod setup;
 mod summary;
 pub mod text;
 pub mod tokenize;
@@ -45,6 +47,10 @@ pub use embed::{AsyncEmbedder, BlockingEmbedder, EmbedError, Embedder};
 pub use fusion::Fusion;
 pub use index::SearchIndex;
 pub use openai::{OpenAiConfig, OpenAiEmbedder};
+pub use setup::{
+    EMBEDDINGS_API_KEY_ENV, EMBEDDINGS_MODEL_ENV, EMBEDDINGS_URL_ENV, MODEL_DIR_ENV,
+    SearchExposure, SearchSettings, embed_catalog, embedder_from_env,
+};
 pub use summary::{IndexSummary, TargetSummary};
 pub use text::{definition_hash, embedding_text};
 
@@ -71,7 +77,9 @@ pub struct SearchDocument {
 }
 
 /// Ranking method.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SearchMode {
     /// BM25F only.

@@ -8,12 +8,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
-use super::Snapshot;
 use super::context::CallContext;
 use super::forward::{call_tool, complete, get_prompt, read_resource, tool_ref};
+use super::{Snapshot, search_tool};
 use crate::auth::InboundAuthType;
 use crate::jsonrpc::RpcError;
 use crate::protocol::{self, Era};
+use crate::search::SearchExposure;
 use crate::telemetry::metrics::{MethodLabels, Metrics, RequestLabels};
 use crate::telemetry::spans::{SpanKind, SpanRecord};
 
@@ -95,12 +96,22 @@ async fn answer(
         "server/discover" if context.era == Era::Modern => Ok(discover(snapshot)),
         "tools/list" => {
             let view = snapshot.policy.for_caller(&context.caller);
-            let visible: Vec<&Value> = snapshot
-                .routes
-                .tools()
-                .iter()
-                .filter(|t| view.allows(&tool_ref(t)))
-                .map(|t| &t.definition)
+            let search = snapshot.search.as_ref();
+            let search_only =
+                search.is_some() && snapshot.settings.search.exposure == SearchExposure::SearchOnly;
+            let pinned = &snapshot.settings.search.pinned_tools;
+            let visible: Vec<&Value> = search
+                .map(|s| &s.listed.definition)
+                .into_iter()
+                .chain(
+                    snapshot
+                        .routes
+                        .tools()
+                        .iter()
+                        .filter(|t| !search_only || pinned.contains(&t.exposed))
+                        .filter(|t| view.allows(&tool_ref(t)))
+                        .map(|t| &t.definition),
+                )
                 .collect();
             list(snapshot, &params, "tools", visible.into_iter())
         }
@@ -136,7 +147,14 @@ async fn answer(
                 .collect();
             list(snapshot, &params, "resourceTemplates", visible.into_iter())
         }
-        "tools/call" => call_tool(snapshot, params, context).await,
+        "tools/call" => match &snapshot.search {
+            Some(search)
+                if params.get("name").and_then(Value::as_str) == Some(&search.listed.exposed) =>
+            {
+                search_tool::call(snapshot, search, &params, context).await
+            }
+            _ => call_tool(snapshot, params, context).await,
+        },
         "prompts/get" => get_prompt(snapshot, params, context).await,
         "completion/complete" => complete(snapshot, params, context).await,
         "resources/read" => read_resource(snapshot, params, context).await,

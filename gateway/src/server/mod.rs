@@ -11,6 +11,7 @@ mod dispatch;
 mod forward;
 mod guard;
 mod legacy_sse;
+mod search_tool;
 pub mod session;
 mod streamable;
 
@@ -31,6 +32,7 @@ use crate::catalog::TargetCatalog;
 use crate::config::{GatewaySettings, RuntimeConfig, TargetSettings};
 use crate::limits::{RateLimitError, RateLimiter};
 use crate::routes::{Collision, RouteTable, precedence};
+use crate::search::{AsyncEmbedder, embedder_from_env};
 use crate::secrets::SecretSource;
 use crate::telemetry::metrics::{Metrics, TargetLabels};
 use crate::telemetry::spans::Spans;
@@ -59,6 +61,8 @@ pub struct Snapshot {
     pub instructions: String,
     pub limiter: Option<Arc<RateLimiter>>,
     pub policy: Policy,
+    search: Option<search_tool::SearchTool>,
+    embedder: Option<Arc<dyn AsyncEmbedder>>,
     pub metrics: Arc<Metrics>,
     pub audit: Arc<AuditLog>,
     pub spans: Arc<Spans>,
@@ -72,6 +76,8 @@ pub struct Gateway {
     metrics: Arc<Metrics>,
     audit: Arc<AuditLog>,
     spans: Arc<Spans>,
+    /// Embeds search queries; `None` means lexical search only.
+    embedder: Option<Arc<dyn AsyncEmbedder>>,
     http: reqwest::Client,
     sse: legacy_sse::SseSessions,
 }
@@ -96,6 +102,7 @@ impl Gateway {
             metrics: Arc::new(Metrics::new()),
             audit: Arc::new(audit),
             spans: Arc::new(Spans::from_env(&http)),
+            embedder: query_embedder(&http),
             http,
             sse: legacy_sse::SseSessions::default(),
         })
@@ -167,7 +174,16 @@ impl Gateway {
             .collect();
         catalogs.retain(|c| ages.contains_key(&c.target));
         precedence(&mut catalogs, &ages);
-        let routes = RouteTable::build(&catalogs);
+        let search = &config.gateway.search;
+        let reserved = if search.enabled {
+            vec![(
+                search.tool_name.clone(),
+                "the built-in search tool".to_owned(),
+            )]
+        } else {
+            Vec::new()
+        };
+        let routes = RouteTable::build_reserving(&catalogs, &reserved);
         let policy = build_policy(&config, &routes, previous.as_deref())?;
         for warning in policy.warnings() {
             tracing::warn!(%warning, "authorization");
@@ -183,6 +199,12 @@ impl Gateway {
             })
             .collect();
         let instructions = describe(&config.gateway, &catalogs);
+        let search_tool = search_tool::SearchTool::build(
+            &config.gateway,
+            &routes,
+            &catalogs,
+            self.embedder.as_deref(),
+        );
         let collisions = routes.collisions().to_vec();
         for collision in &collisions {
             tracing::warn!(%collision, "name collision");
@@ -195,6 +217,8 @@ impl Gateway {
             instructions,
             limiter,
             policy,
+            search: search_tool,
+            embedder: self.embedder.clone(),
             metrics: self.metrics.clone(),
             audit: self.audit.clone(),
             spans: self.spans.clone(),
@@ -257,6 +281,27 @@ fn build_policy(
         (None, None) => PolicyBindings::default(),
     };
     Policy::build_carrying(rules, &tenancy, &tools, &bindings)
+}
+
+/// The embedder for search queries, from the environment; failures leave search lexical.
+fn query_embedder(http: &reqwest::Client) -> Option<Arc<dyn AsyncEmbedder>> {
+    match embedder_from_env(http) {
+        Ok(Some(embedder)) => {
+            tracing::info!(
+                model = embedder.model_id(),
+                "tool search: hybrid (lexical + embeddings)"
+            );
+            Some(embedder)
+        }
+        Ok(None) => {
+            tracing::info!("tool search: lexical only (no embedding model configured)");
+            None
+        }
+        Err(error) => {
+            tracing::error!(%error, "tool search: lexical only (the embedding model did not load)");
+            None
+        }
+    }
 }
 
 /// The `instructions` a client sees: what this gateway federates.

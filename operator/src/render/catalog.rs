@@ -248,8 +248,7 @@ spec:
                     name: format!("cart___t{i}"),
                     upstream_name: format!("t{i}"),
                     definition: json!({"name": format!("t{i}"), "inputSchema": {"type": "object",
-                        "properties": {"q": {"type": "string", "description": "d\"q".repeat(schema_bytes / 3)}}}}),
-                })
+                        "properties": {"q": {"type": "string", "description": "d\"q".repeat(schema_bytes / 3)}}}}), embedding: None })
                 .collect(),
             resources: vec![],
             resource_templates: vec![],
