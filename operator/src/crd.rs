@@ -15,6 +15,7 @@ use switchboard_gateway::auth::InboundAuthConfig;
 use switchboard_gateway::authz::AuthorizationConfig;
 use switchboard_gateway::credentials::{CredentialType, TargetCredentials};
 use switchboard_gateway::limits::RateLimitConfig;
+use switchboard_gateway::search::SearchSettings;
 
 pub const GROUP: &str = "switchboard.dev";
 
@@ -74,6 +75,9 @@ pub struct GatewaySpec {
     /// Who may see and call which tools (rules with CEL conditions); see docs/authorization.md.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization: Option<AuthorizationConfig>,
+    /// The built-in tool search (on by default): tool name, exposure, default ranking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchSettings>,
     /// Per-tenant rate limits (token buckets), shared out among the replicas.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limits: Option<RateLimitConfig>,

@@ -165,6 +165,7 @@ pub fn gateway_settings(gateway: &Gateway) -> GatewaySettings {
     settings.inbound_auth = spec.inbound_auth.clone();
     settings.rate_limits.clone_from(&spec.rate_limits);
     settings.authorization.clone_from(&spec.authorization);
+    settings.search = spec.search.clone().unwrap_or_default();
     settings.audit = spec.audit.clone().unwrap_or_default();
     settings.replicas = spec.replicas.map_or(1, |r| r.max(1) as u32);
     settings.public_url.clone_from(&spec.public_url);
