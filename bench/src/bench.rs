@@ -30,6 +30,8 @@ pub struct BenchConfig {
     pub repeats: usize,
     /// Clients driving the gateway process while its RSS under load is sampled.
     pub load_clients: usize,
+    /// Which of calls, lists, sync, process to run.
+    pub sections: Vec<String>,
     pub gateway_bin: PathBuf,
     pub work_dir: PathBuf,
 }
@@ -90,7 +92,7 @@ pub struct Report {
     pub upstream: String,
     pub calls: Vec<CallRow>,
     pub lists: Vec<ListRow>,
-    pub sync: SyncRow,
+    pub sync: Option<SyncRow>,
     pub process: Vec<ProcessRow>,
 }
 
@@ -386,11 +388,27 @@ async fn process(config: &BenchConfig, tools: usize) -> anyhow::Result<ProcessRo
 pub async fn run(config: &BenchConfig, mode: &str) -> anyhow::Result<Report> {
     std::fs::create_dir_all(&config.work_dir)
         .with_context(|| format!("creating {}", config.work_dir.display()))?;
-    let calls = calls(config).await?;
-    let lists = lists(config).await?;
-    let sync = sync_time(config).await?;
-    let mut process_rows = vec![process(config, 10).await?];
-    process_rows.push(process(config, config.sync_tools).await?);
+    let wants = |section: &str| config.sections.iter().any(|s| s == section);
+    let calls = if wants("calls") {
+        calls(config).await?
+    } else {
+        Vec::new()
+    };
+    let lists = if wants("lists") {
+        lists(config).await?
+    } else {
+        Vec::new()
+    };
+    let sync = if wants("sync") {
+        Some(sync_time(config).await?)
+    } else {
+        None
+    };
+    let mut process_rows = Vec::new();
+    if wants("process") {
+        process_rows.push(process(config, 10).await?);
+        process_rows.push(process(config, config.sync_tools).await?);
+    }
     Ok(Report {
         machine: machine(),
         mode: mode.to_owned(),
@@ -452,11 +470,12 @@ pub fn markdown(report: &Report) -> String {
             row.tools, row.era, row.gateway_ms, row.gateway_pages, row.direct_ms, row.direct_pages
         ));
     }
-    let s = &report.sync;
-    out.push_str(&format!(
-        "\n### Sync\n\n| tools | upstream page size | pages | sync ms |\n|---:|---:|---:|---:|\n| {} | {} | {} | {:.1} |\n",
-        s.tools, s.page_size, s.pages, s.ms
-    ));
+    if let Some(s) = &report.sync {
+        out.push_str(&format!(
+            "\n### Sync\n\n| tools | upstream page size | pages | sync ms |\n|---:|---:|---:|---:|\n| {} | {} | {} | {:.1} |\n",
+            s.tools, s.page_size, s.pages, s.ms
+        ));
+    }
     out.push_str("\n### Gateway process (`switchboard-gateway --config-dir`)\n\n");
     out.push_str("| catalog tools | start-up to ready ms | RSS ready MiB | RSS after listing MiB | RSS under load MiB | peak RSS MiB | load clients: req/s, p99 ms |\n|---:|---:|---:|---:|---:|---:|---:|\n");
     for row in &report.process {

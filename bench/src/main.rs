@@ -68,6 +68,9 @@ struct BenchArgs {
     /// The gateway binary for the process measurements (default: next to this binary).
     #[arg(long)]
     gateway_bin: Option<PathBuf>,
+    /// Which measurements to run: calls, lists, sync, process (e.g. to profile one).
+    #[arg(long, value_delimiter = ',', default_values_t = ["calls".to_owned(), "lists".to_owned(), "sync".to_owned(), "process".to_owned()])]
+    sections: Vec<String>,
     /// Scratch directory for the gateway processes' config directories.
     #[arg(long)]
     work_dir: Option<PathBuf>,
@@ -181,6 +184,7 @@ async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
         schema_properties: args.schema_properties,
         repeats: args.repeats,
         load_clients: args.load_clients,
+        sections: args.sections,
         gateway_bin: args
             .gateway_bin
             .unwrap_or_else(switchboard_bench::gateway::default_gateway_bin),
