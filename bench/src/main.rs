@@ -92,6 +92,15 @@ enum Command {
         #[arg(long)]
         no_sessions: bool,
     },
+    /// Sync an upstream and write a gateway config directory (config.json, catalogs/,
+    /// session-key) for `switchboard-gateway --config-dir`, e.g. to profile it.
+    ConfigDir {
+        /// The upstream MCP endpoint; its target is named `up`.
+        #[arg(long)]
+        upstream: String,
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Drive an MCP endpoint with concurrent clients and print the statistics as JSON.
     Load {
         #[arg(long)]
@@ -122,6 +131,19 @@ fn main() -> anyhow::Result<()> {
                     no_sessions,
                 }) => {
                     serve_upstream(&listen, tools, page_size, schema_properties, !no_sessions).await
+                }
+                Some(Command::ConfigDir { upstream, dir }) => {
+                    use switchboard_bench::gateway;
+                    let config = gateway::runtime_config(vec![gateway::target(
+                        "up",
+                        &upstream,
+                        switchboard_gateway::config::UpstreamProtocol::Auto,
+                        60,
+                    )]);
+                    let catalogs = gateway::sync_all(&config).await?;
+                    gateway::write_config_dir(&dir, &config, &catalogs, gateway::SESSION_KEY)?;
+                    println!("wrote {}", dir.display());
+                    Ok(())
                 }
                 Some(Command::Load {
                     url,

@@ -3,7 +3,7 @@
 //! already fits; tool filters accept or refuse any pattern without panicking.
 #![no_main]
 
-use libfuzzer_sys::arbitrary::{self, Arbitrary};
+use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use switchboard_gateway::naming::{NamingPolicy, ToolFilter};
 

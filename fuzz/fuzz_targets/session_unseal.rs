@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use libfuzzer_sys::arbitrary::{self, Arbitrary};
+use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use switchboard_gateway::server::session::{SessionClaims, SessionSealer, now_seconds};
 
