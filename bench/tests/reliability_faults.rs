@@ -5,6 +5,8 @@
 //! Real peers where a real peer can fail that way (the rmcp upstream killed with SIGKILL,
 //! restarted, or slower than the target's timeout); a hand-written misbehaving upstream
 //! (tests/common) for broken JSON, wrong content types, 5xx and session expiry.
+// Test code: helpers outside `#[test]` functions may unwrap and panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

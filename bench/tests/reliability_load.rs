@@ -3,6 +3,8 @@
 //! same time, twice; zero errors, and the gateway's memory stays bounded (RSS and open
 //! descriptors sampled from /proc/PID/status and /proc/PID/fd, reported on stderr and
 //! written to `$CARGO_TARGET_TMPDIR/reliability-load.json`).
+// Test code: helpers outside `#[test]` functions may unwrap and panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 

@@ -63,11 +63,15 @@ fn catalog() -> TargetCatalog {
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
-        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
             Ok(runtime) => runtime,
             Err(error) => unreachable!("{error}"),
         };
-        let (gateway, sealer) = match (SessionSealer::new(KEY, 3600), SessionSealer::new(KEY, 3600)) {
+        let (gateway, sealer) = match (SessionSealer::new(KEY, 3600), SessionSealer::new(KEY, 3600))
+        {
             (Ok(a), Ok(b)) => (Gateway::new(a, Arc::new(MemorySecretSource::default())), b),
             _ => unreachable!("session key"),
         };
@@ -84,7 +88,11 @@ fn world() -> &'static World {
             unreachable!("{error}");
         }
         let app = router(gateway, 64 * 1024);
-        World { runtime, app, sealer }
+        World {
+            runtime,
+            app,
+            sealer,
+        }
     })
 }
 

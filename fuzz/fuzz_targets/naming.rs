@@ -30,8 +30,16 @@ fuzz_target!(|input: Input| {
     };
     if policy.check_prefix(&input.prefix).is_ok() {
         let name = policy.expose(&input.prefix, &input.upstream);
-        assert_eq!(name, policy.expose(&input.prefix, &input.upstream), "deterministic");
-        assert!(name.len() <= policy.max_length, "{name} over {}", policy.max_length);
+        assert_eq!(
+            name,
+            policy.expose(&input.prefix, &input.upstream),
+            "deterministic"
+        );
+        assert!(
+            name.len() <= policy.max_length,
+            "{name} over {}",
+            policy.max_length
+        );
         let head = if input.prefix.is_empty() {
             String::new()
         } else {

@@ -19,10 +19,12 @@ struct Input {
 
 fn sealer() -> &'static SessionSealer {
     static SEALER: OnceLock<SessionSealer> = OnceLock::new();
-    SEALER.get_or_init(|| match SessionSealer::new(b"switchboard-fuzz-session-key-0123", 3600) {
-        Ok(sealer) => sealer,
-        Err(error) => unreachable!("{error}"),
-    })
+    SEALER.get_or_init(
+        || match SessionSealer::new(b"switchboard-fuzz-session-key-0123", 3600) {
+            Ok(sealer) => sealer,
+            Err(error) => unreachable!("{error}"),
+        },
+    )
 }
 
 fuzz_target!(|input: Input| {
@@ -41,7 +43,10 @@ fuzz_target!(|input: Input| {
     let Some(id) = sealer.seal(&claims) else {
         return;
     };
-    assert!(id.bytes().all(|b| b.is_ascii_graphic()), "header-safe: {id}");
+    assert!(
+        id.bytes().all(|b| b.is_ascii_graphic()),
+        "header-safe: {id}"
+    );
     let opened = sealer.unseal(&id);
     if id.len() <= 4096 && u64::from(input.age_seconds) <= 3600 {
         assert_eq!(opened, Some(claims));
