@@ -69,12 +69,20 @@ pub(super) async fn post(
     let Some(snapshot) = gateway.snapshot() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "catalog not loaded yet").into_response();
     };
-    let session = match header(&headers, protocol::HEADER_SESSION_ID) {
+    // A body that says it is not JSON (e.g. a browser's text/plain form post, which
+    // needs no CORS preflight) is refused before it is read.
+    if !content_type_allowed(&headers) {
+        let error = RpcError::new(INVALID_REQUEST, "Content-Type must be application/json");
+        return error_response(StatusCode::UNSUPPORTED_MEDIA_TYPE, &Value::Null, &error);
+    }
+    let session = match headers.get(protocol::HEADER_SESSION_ID) {
         None => None,
-        // A session opened by another principal is as unknown as a forged one.
-        Some(id) => match gateway
-            .sealer
-            .unseal(id)
+        // A session opened by another principal is as unknown as a forged one, and so is
+        // an id that is not even visible ASCII.
+        Some(id) => match id
+            .to_str()
+            .ok()
+            .and_then(|id| gateway.sealer.unseal(id))
             .filter(|c| c.sb.as_deref() == Some(&*caller.subject))
         {
             Some(claims) => Some(claims),
@@ -96,6 +104,17 @@ pub(super) async fn post(
     match value {
         Value::Array(messages) => batch(&snapshot, &caller, &headers, session, messages).await,
         message => single(&gateway, snapshot, &caller, &headers, session, message).await,
+    }
+}
+
+/// `application/json` (any parameters), or no Content-Type at all.
+fn content_type_allowed(headers: &HeaderMap) -> bool {
+    match headers.get(header::CONTENT_TYPE) {
+        None => true,
+        Some(value) => value.to_str().is_ok_and(|value| {
+            let essence = value.split(';').next().unwrap_or_default().trim();
+            essence.eq_ignore_ascii_case("application/json")
+        }),
     }
 }
 
