@@ -89,6 +89,12 @@ if ((cargo_tests)); then
     echo "run-all: cargo tests: $n_pass passed, $n_fail failed"
 fi
 
+step "benchmark, CI size (tests/bench.sh --tiny)"
+if tests/bench.sh --tiny; then passed=$((passed + 1)); else fail_step bench; fi
+
+step "fuzzing, bounded (tests/fuzz.sh ${SWITCHBOARD_FUZZ_SECONDS:-20})"
+if tests/fuzz.sh "${SWITCHBOARD_FUZZ_SECONDS:-20}"; then passed=$((passed + 1)); else fail_step fuzz; fi
+
 step "chart, manifests and Argo CD health checks (tests/chart/run.sh)"
 if tests/chart/run.sh 2>&1 | tee "$logs/chart.log"; then :; fi
 read -r c_pass c_fail < <(grep -oE '^[0-9]+ passed, [0-9]+ failed' "$logs/chart.log" | tail -1 |
