@@ -62,22 +62,39 @@ impl Metrics {
         );
     }
 
-    /// One sync of a target ended: `result` is `success` or the failure reason.
-    pub fn synced(&self, result: &str, took: Duration) {
+    /// One sync of `target` (namespace/name) ended: `result` is `success` or the failure
+    /// reason. Per-target labels are bounded by the number of GatewayTargets.
+    pub fn synced(&self, target: &str, result: &str, took: Duration) {
         self.add(
             "switchboard_operator_syncs_total",
-            "Target syncs by result (success or failure reason).",
+            "Target syncs by target and result (success or failure reason).",
             "counter",
-            vec![("result", result.into())],
+            vec![("target", target.into()), ("result", result.into())],
             1.0,
         );
         self.add(
             "switchboard_operator_sync_duration_seconds_sum",
-            "Total time spent syncing targets.",
+            "Total time spent syncing, per target.",
             "counter",
-            vec![],
+            vec![("target", target.into())],
             took.as_secs_f64(),
         );
+    }
+
+    /// The tools the last good sync of `target` found.
+    pub fn tools(&self, target: &str, count: u32) {
+        if let Ok(mut families) = self.families.lock() {
+            let family = families
+                .entry("switchboard_operator_target_tools")
+                .or_insert_with(|| Family {
+                    help: "Tools in the served catalog, per target.",
+                    kind: "gauge",
+                    values: BTreeMap::new(),
+                });
+            family
+                .values
+                .insert(vec![("target", target.into())], f64::from(count));
+        }
     }
 
     /// A server-side apply (`written`) or a write skipped as a no-op (`skipped`).

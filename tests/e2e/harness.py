@@ -300,6 +300,10 @@ def secret_doc(name: str, string_data: dict[str, str] | None = None,
     return doc
 
 
+# The gateway's built-in tool search, listed first by every gateway (docs/search.md).
+SEARCH_TOOL = "switchboard_search_tools"
+
+
 def gateway_doc(name: str = "shop", **spec: Any) -> dict[str, Any]:
     return {"apiVersion": API_VERSION, "kind": "Gateway", "metadata": {"name": name},
             "spec": {"inboundAuth": {"type": "None"}, **spec}}

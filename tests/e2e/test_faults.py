@@ -4,7 +4,9 @@ target, and a healthy target of the same gateway keeps serving right after."""
 import asyncio
 
 import pytest
-from harness import connect, free_port, gateway_doc, list_all, run, target_doc, text_of
+from harness import (
+    SEARCH_TOOL, connect, free_port, gateway_doc, list_all, run, target_doc, text_of,
+)
 from mcp.shared.exceptions import MCPError
 
 
@@ -130,5 +132,5 @@ def test_target_broken_at_startup_does_not_block_the_gateway(launcher, fault):
             return names, error.value
 
     names, error = run(scenario())
-    assert names == {"catalog___get_item", "catalog___search_products"}
+    assert names == {SEARCH_TOOL, "catalog___get_item", "catalog___search_products"}
     assert error.code == -32602

@@ -3,7 +3,9 @@
 import fnmatch
 
 import pytest
-from harness import MODES, connect, gateway_doc, list_all, run, target_doc, text_of
+from harness import (
+    MODES, SEARCH_TOOL, connect, gateway_doc, list_all, run, target_doc, text_of,
+)
 from mcp.shared.exceptions import MCPError
 
 MANY = [f"tool_{i:03d}" for i in range(250)]
@@ -215,7 +217,7 @@ def test_include_exclude_filter_and_empty_prefix(filtered_gateway, upstreams, mo
             return names, bare, chosen, prompts, excluded.value
 
     names, bare, chosen, prompts, excluded = run(scenario())
-    assert names == picked | {"get_item", "search_products"}
+    assert names == picked | {SEARCH_TOOL, "get_item", "search_products"}
     assert "catalog product 7: red kettle" in text_of(bare)
     assert text_of(chosen) == "tool_010 called with ['query']"
     assert "recommend" in prompts

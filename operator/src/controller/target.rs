@@ -428,7 +428,8 @@ async fn sync(
     let before = target.status.clone().unwrap_or_default();
     match outcome {
         Ok((next, description)) => {
-            ctx.metrics.synced("success", started.elapsed());
+            ctx.metrics.synced(&key, "success", started.elapsed());
+            ctx.metrics.tools(&key, next.tool_count.unwrap_or_default());
             ctx.clear_backoff(&key);
             let changed = before.catalog_hash != next.catalog_hash;
             if before.status.as_deref() != Some(phase::READY) || changed {
@@ -452,7 +453,7 @@ async fn sync(
             Ok((next, None))
         }
         Err((next, why, message)) => {
-            ctx.metrics.synced(&why, started.elapsed());
+            ctx.metrics.synced(&key, &why, started.elapsed());
             let transition = before.status != next.status
                 || status::condition(&before.conditions, status::SYNCED).map(|c| c.reason.as_str())
                     != Some(why.as_str());

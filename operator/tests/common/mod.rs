@@ -28,11 +28,11 @@ use switchboard_operator::crd::{Gateway, GatewayTarget};
 
 pub const NS: &str = "default";
 
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn python() -> PathBuf {
+pub fn python() -> PathBuf {
     let tools = std::env::var_os("SWITCHBOARD_TOOLS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
