@@ -22,7 +22,7 @@ mkdir -p "$out"
 
 if ((tiny)); then
     # The same feature set run-all builds, so nothing is rebuilt.
-    cargo build --workspace --all-features --bins
+    cargo build --workspace --all-targets --all-features
     bin="$CARGO_TARGET_DIR/debug/switchboard-bench"
     limit=115
 else

@@ -57,9 +57,11 @@ if ((fast == 0)); then
     fi
 fi
 
-step "cargo build --workspace --bins --all-features"
+# --all-targets: the same feature resolution as the test build, so nextest, the benchmark
+# and the binaries share one build (a --bins build would resolve features differently).
+step "cargo build --workspace --all-targets --all-features"
 built=1
-cargo build --workspace --bins --all-features || { fail_step build; built=0; }
+cargo build --workspace --all-targets --all-features || { fail_step build; built=0; }
 
 if ((cargo_tests)); then
     if command -v cargo-nextest >/dev/null; then

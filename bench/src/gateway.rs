@@ -97,7 +97,10 @@ pub fn serve_on(
     let addr = listener.local_addr()?;
     let sealer = SessionSealer::new(key, config.gateway.session_ttl_seconds)?;
     let max_body = config.gateway.max_body_bytes;
-    let gateway = Gateway::new(sealer, Arc::new(MemorySecretSource::default()));
+    // Audit lines are still serialized and written (their cost counts), but to a sink:
+    // the load generator shares this process's standard output.
+    let audit = switchboard_gateway::audit::AuditLog::new(Box::new(std::io::sink()));
+    let gateway = Gateway::with_audit_log(sealer, Arc::new(MemorySecretSource::default()), audit);
     gateway.load(config, catalogs)?;
     let token = CancellationToken::new();
     let stop = token.clone();
