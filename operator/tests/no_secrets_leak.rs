@@ -3,6 +3,8 @@
 //! second one with a wrong key; then every ConfigMap, Secret-free object, status and Event
 //! in the API server (kube-fake-client standing in for it) is searched for both values.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::net::TcpListener;
