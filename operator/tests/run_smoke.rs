@@ -123,7 +123,10 @@ async fn smoke(leader_election: bool) -> kube::Client {
     assert_eq!(code, 200);
     assert!(body.contains("switchboard_operator_leader 1\n"), "{body}");
     assert!(
-        body.contains("switchboard_operator_syncs_total{result=\"success\"} 1\n"),
+        body.lines().any(
+            |l| l.starts_with("switchboard_operator_syncs_total{target=\"")
+                && l.ends_with(",result=\"success\"} 1")
+        ),
         "{body}"
     );
     assert!(
