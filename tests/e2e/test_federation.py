@@ -73,7 +73,8 @@ def test_lists_every_tool_of_every_target(gateway, mode):
     listed = set(names)
     assert CART_TOOLS <= listed and CATALOG_TOOLS <= listed
     assert {n for n in listed if n.startswith("many___")} == {f"many___{t}" for t in MANY}
-    assert len(listed) == len(CART_TOOLS) + len(CATALOG_TOOLS) + len(MANY)
+    assert SEARCH_TOOL in listed, "the built-in search tool is listed too"
+    assert len(listed) == len(CART_TOOLS) + len(CATALOG_TOOLS) + len(MANY) + 1
 
 
 @pytest.mark.parametrize("mode", MODES)
