@@ -21,7 +21,8 @@ out="${SWITCHBOARD_BENCH_OUT:-$CARGO_TARGET_DIR/bench}"
 mkdir -p "$out"
 
 if ((tiny)); then
-    cargo build -p switchboard-bench --bins
+    # The same feature set run-all builds, so nothing is rebuilt.
+    cargo build --workspace --all-features --bins
     bin="$CARGO_TARGET_DIR/debug/switchboard-bench"
     limit=115
 else

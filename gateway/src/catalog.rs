@@ -12,6 +12,8 @@ use aws_lc_rs::digest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::search::StoredEmbedding;
+
 pub const CATALOG_FORMAT_VERSION: u32 = 1;
 
 /// One tool or prompt: its exposed name, its upstream name and the definition as listed.
@@ -21,6 +23,9 @@ pub struct CatalogEntry {
     pub name: String,
     pub upstream_name: String,
     pub definition: Value,
+    /// For semantic search; computed at sync time when a model is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedding: Option<StoredEmbedding>,
 }
 
 /// Position of a shard within a split catalog.
@@ -248,8 +253,7 @@ mod tests {
                 .map(|i| CatalogEntry {
                     name: format!("cart___t{i:04}"),
                     upstream_name: format!("t{i:04}"),
-                    definition: json!({"name": format!("t{i:04}"), "inputSchema": {"type": "object", "description": "x".repeat(500)}}),
-                })
+                    definition: json!({"name": format!("t{i:04}"), "inputSchema": {"type": "object", "description": "x".repeat(500)}}), embedding: None })
                 .collect(),
             resources: vec![json!({"uri": "cart://summary", "name": "summary"})],
             resource_templates: vec![],

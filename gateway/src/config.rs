@@ -5,9 +5,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::AuditConfig;
 use crate::auth::InboundAuthConfig;
+use crate::authz::{AuthorizationConfig, PolicyBindings};
 use crate::credentials::TargetCredentials;
+use crate::limits::RateLimitConfig;
 use crate::naming::{DEFAULT_MAX_LENGTH, DEFAULT_SEPARATOR, NamingPolicy};
+use crate::search::SearchSettings;
 
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -49,6 +53,25 @@ pub struct GatewaySettings {
     /// How long a 2026-07-28 client may cache list results.
     #[serde(default = "default_list_ttl_ms")]
     pub list_ttl_ms: u64,
+    /// Who may see and call which tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<AuthorizationConfig>,
+    /// What each authorization rule was bound to at the previous render, so a renamed
+    /// prefix never makes a rule stop matching (computed by the operator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_bindings: Option<PolicyBindings>,
+    /// The built-in tool search.
+    #[serde(default)]
+    pub search: SearchSettings,
+    /// Per-tenant rate limits (per replica share: see `limits`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limits: Option<RateLimitConfig>,
+    /// What audit lines include.
+    #[serde(default)]
+    pub audit: AuditConfig,
+    /// Gateway replicas sharing the rate limits.
+    #[serde(default = "one")]
+    pub replicas: u32,
     /// How long a sealed handshake-era session id stays valid.
     #[serde(default = "default_session_ttl_seconds")]
     pub session_ttl_seconds: u64,
@@ -56,6 +79,10 @@ pub struct GatewaySettings {
 
 fn no_inbound_auth() -> InboundAuthConfig {
     InboundAuthConfig::default()
+}
+
+fn one() -> u32 {
+    1
 }
 
 fn default_separator() -> String {
@@ -82,6 +109,12 @@ impl GatewaySettings {
         Self {
             name: name.into(),
             inbound_auth: no_inbound_auth(),
+            authorization: None,
+            policy_bindings: None,
+            search: SearchSettings::default(),
+            rate_limits: None,
+            audit: AuditConfig::default(),
+            replicas: 1,
             public_url: None,
             separator: default_separator(),
             max_name_length: default_max_length(),
@@ -127,6 +160,9 @@ pub struct TargetSettings {
     pub include: Vec<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Tenants allowed to see and call this target's tools; empty = every tenant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
     /// Outbound credentials; references Secrets, never holds their values.
     #[serde(default)]
     pub credentials: TargetCredentials,
@@ -150,6 +186,7 @@ impl TargetSettings {
             timeout_seconds: DEFAULT_TIMEOUT_SECONDS,
             include: Vec::new(),
             exclude: Vec::new(),
+            tenants: Vec::new(),
             credentials: TargetCredentials::default(),
             created_at: String::new(),
         }

@@ -54,10 +54,21 @@ impl std::fmt::Display for Collision {
 struct Section {
     items: Vec<Listed>,
     index: HashMap<String, usize>,
+    /// Names the gateway itself serves (name → who), claimed before any target.
+    reserved: HashMap<String, String>,
 }
 
 impl Section {
     fn claim(&mut self, kind: &'static str, listed: Listed, collisions: &mut Vec<Collision>) {
+        if let Some(owner) = self.reserved.get(&listed.exposed) {
+            collisions.push(Collision {
+                kind,
+                name: listed.exposed,
+                kept: owner.clone(),
+                dropped: listed.route.target.to_string(),
+            });
+            return;
+        }
         if let Some(&existing) = self.index.get(&listed.exposed) {
             collisions.push(Collision {
                 kind,
@@ -126,7 +137,17 @@ fn listed(target: &Arc<str>, entry: &CatalogEntry) -> Listed {
 impl RouteTable {
     /// `catalogs` must already be in precedence order (see [`precedence`]).
     pub fn build(catalogs: &[TargetCatalog]) -> Self {
+        Self::build_reserving(catalogs, &[])
+    }
+
+    /// Like [`RouteTable::build`], with tool names the gateway serves itself (name, owner):
+    /// a target tool of such a name is reported as a collision, never served.
+    pub fn build_reserving(
+        catalogs: &[TargetCatalog],
+        reserved_tools: &[(String, String)],
+    ) -> Self {
         let mut table = RouteTable::default();
+        table.tools.reserved = reserved_tools.iter().cloned().collect();
         let mut collisions = Vec::new();
         for catalog in catalogs {
             let target: Arc<str> = Arc::from(catalog.target.as_str());
@@ -191,6 +212,14 @@ impl RouteTable {
 
     pub fn resource_templates(&self) -> &[Value] {
         &self.template_definitions
+    }
+
+    /// Resource templates with the target that owns each.
+    pub fn resource_templates_by_target(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.templates
+            .iter()
+            .map(|t| &*t.target)
+            .zip(&self.template_definitions)
     }
 
     /// The target that serves `uri`: a listed resource first, then the first template match.
@@ -339,6 +368,7 @@ mod tests {
                     name: (*exposed).into(),
                     upstream_name: (*upstream).into(),
                     definition: json!({"name": upstream, "inputSchema": {"type": "object"}}),
+                    embedding: None,
                 })
                 .collect(),
             resources: vec![],

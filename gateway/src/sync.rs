@@ -194,6 +194,7 @@ fn name_entries(
                 name,
                 upstream_name,
                 definition,
+                embedding: None,
             },
         );
     }

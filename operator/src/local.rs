@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use switchboard_gateway::catalog::TargetCatalog;
 use switchboard_gateway::config::{RuntimeConfig, TargetSettings};
 use switchboard_gateway::naming::NamingPolicy;
+use switchboard_gateway::search::{AsyncEmbedder, embed_catalog, embedder_from_env};
 use switchboard_gateway::secrets::SecretSource;
 use switchboard_gateway::server::session::SessionSealer;
 use switchboard_gateway::server::{self, Gateway};
@@ -24,6 +25,8 @@ use crate::manifests::{Manifests, runtime_config};
 
 pub struct LocalOptions {
     pub listen: SocketAddr,
+    /// Where `/metrics`, `/healthz` and `/readyz` are served, if anywhere.
+    pub admin_listen: Option<SocketAddr>,
     /// Gateways sharing this key accept each other's session ids.
     pub session_key: Option<Vec<u8>>,
     /// Which Gateway to run when the manifests hold several.
@@ -37,18 +40,34 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
+/// What every sync of this run shares.
+struct SyncTools {
+    naming: NamingPolicy,
+    http: reqwest::Client,
+    secrets: Arc<dyn SecretSource>,
+    /// Computes tool embeddings for search when a model is configured.
+    embedder: Option<Arc<dyn AsyncEmbedder>>,
+}
+
 async fn sync_one(
     settings: &TargetSettings,
-    naming: &NamingPolicy,
-    http: &reqwest::Client,
-    secrets: &Arc<dyn SecretSource>,
+    tools: &SyncTools,
+    previous: Option<&TargetCatalog>,
 ) -> Result<TargetCatalog, SyncError> {
-    sync_target(
-        settings,
-        naming,
-        &UpstreamClient::new(settings, http.clone(), secrets.clone()),
-    )
-    .await
+    let client = UpstreamClient::new(settings, tools.http.clone(), tools.secrets.clone());
+    let mut catalog = sync_target(settings, &tools.naming, &client).await?;
+    if let Some(embedder) = &tools.embedder {
+        // Without embeddings the target is still searchable lexically: warn, don't fail.
+        match embed_catalog(&mut catalog, previous, embedder.as_ref()).await {
+            Ok(stats) => {
+                tracing::info!(target = %settings.name, reused = stats.reused, computed = stats.computed, "tool embeddings")
+            }
+            Err(error) => {
+                tracing::warn!(target = %settings.name, %error, "tool embeddings failed; lexical search only")
+            }
+        }
+    }
+    Ok(catalog)
 }
 
 fn report(name: &str, outcome: &Result<TargetCatalog, SyncError>) {
@@ -60,7 +79,15 @@ fn report(name: &str, outcome: &Result<TargetCatalog, SyncError>) {
             catalog.prompts.len(),
             catalog.protocol_version
         )),
-        Err(error) => say(&format!("target {name} failed: {error}")),
+        Err(error) => {
+            // Upstream errors already start with "target NAME"; say it once.
+            let text = error.to_string();
+            let own = format!("target {name}");
+            let detail = text.strip_prefix(&own).map_or(text.as_str(), |rest| {
+                rest.trim_start_matches(':').trim_start()
+            });
+            say(&format!("target {name} failed: {detail}"));
+        }
     }
 }
 
@@ -90,16 +117,25 @@ pub async fn run(
             config.gateway.name
         ));
     }
-    let naming = config.gateway.naming();
     let http = http_client();
     let secrets: Arc<dyn SecretSource> = manifests.secrets.clone();
-    let outcomes = futures::future::join_all(
-        config
-            .targets
-            .iter()
-            .map(|t| sync_one(t, &naming, &http, &secrets)),
-    )
-    .await;
+    let embedder = match embedder_from_env(&http) {
+        Ok(embedder) => embedder,
+        Err(error) => {
+            say(&format!(
+                "search: the embedding model did not load ({error}); search is lexical"
+            ));
+            None
+        }
+    };
+    let tools = Arc::new(SyncTools {
+        naming: config.gateway.naming(),
+        http,
+        secrets: secrets.clone(),
+        embedder,
+    });
+    let outcomes =
+        futures::future::join_all(config.targets.iter().map(|t| sync_one(t, &tools, None))).await;
     let mut catalogs = HashMap::new();
     for (settings, outcome) in config.targets.iter().zip(outcomes) {
         report(&settings.name, &outcome);
@@ -126,11 +162,26 @@ pub async fn run(
                 config.clone(),
                 gateway.clone(),
                 catalogs.clone(),
-                secrets.clone(),
+                tools.clone(),
             ));
         }
     }
 
+    if let Some(admin) = options.admin_listen {
+        let listener = tokio::net::TcpListener::bind(admin)
+            .await
+            .with_context(|| format!("cannot listen on {admin}"))?;
+        say(&format!(
+            "Switchboard metrics at http://{}/metrics",
+            listener.local_addr()?
+        ));
+        let router = server::admin_router(gateway.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, router).await {
+                tracing::error!(%error, "admin listener failed");
+            }
+        });
+    }
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -159,13 +210,12 @@ async fn resync_every(
     config: RuntimeConfig,
     gateway: Arc<Gateway>,
     catalogs: Arc<Mutex<HashMap<String, TargetCatalog>>>,
-    secrets: Arc<dyn SecretSource>,
+    tools: Arc<SyncTools>,
 ) {
-    let naming = config.gateway.naming();
-    let http = http_client();
     loop {
         tokio::time::sleep(every).await;
-        match sync_one(&settings, &naming, &http, &secrets).await {
+        let previous = catalogs.lock().await.get(&settings.name).cloned();
+        match sync_one(&settings, &tools, previous.as_ref()).await {
             Ok(catalog) => {
                 let mut all = catalogs.lock().await;
                 let changed =

@@ -163,6 +163,11 @@ pub fn gateway_settings(gateway: &Gateway) -> GatewaySettings {
     }
     settings.allowed_hosts.clone_from(&spec.allowed_hosts);
     settings.inbound_auth = spec.inbound_auth.clone();
+    settings.rate_limits.clone_from(&spec.rate_limits);
+    settings.authorization.clone_from(&spec.authorization);
+    settings.search = spec.search.clone().unwrap_or_default();
+    settings.audit = spec.audit.clone().unwrap_or_default();
+    settings.replicas = spec.replicas.map_or(1, |r| r.max(1) as u32);
     settings.public_url.clone_from(&spec.public_url);
     if let Some(page_size) = spec.page_size {
         settings.page_size = page_size as usize;
@@ -191,6 +196,7 @@ pub fn target_settings(target: &GatewayTarget, created_at: String) -> TargetSett
         ),
         include: filter.include,
         exclude: filter.exclude,
+        tenants: spec.tenants.clone(),
         credentials: spec.credentials.clone().unwrap_or_default(),
         created_at,
     }

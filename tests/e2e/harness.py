@@ -31,6 +31,7 @@ NODE_MODULES = TOOLS / "npm" / "node_modules"
 INSTALL_HINT = "install the pinned test tools with ./tests/setup-tools.sh"
 API_VERSION = "switchboard.dev/v1alpha1"
 READY_PREFIX = "Switchboard gateway ready at "
+METRICS_PREFIX = "Switchboard metrics at "
 MODES = ["legacy", "auto", "2026-07-28"]
 LATEST_LEGACY_VERSION = "2025-11-25"
 MODERN_VERSION = "2026-07-28"
@@ -103,24 +104,42 @@ class Process:
     """A child process whose combined output goes to a log file (and, optionally, a line hook)."""
 
     def __init__(self, name: str, argv: list[str], log_dir: Path, env: dict[str, str] | None = None,
-                 on_line: Callable[[str], None] | None = None):
+                 on_line: Callable[[str], None] | None = None, *, keep_stdin: bool = False,
+                 on_stderr_line: Callable[[str], None] | None = None):
+        """`keep_stdin`: give the child a stdin pipe, closed by `stop` (for peers that exit when
+        stdin closes). `on_stderr_line`: keep stderr apart from stdout (its own log file and line
+        hook) instead of merging it into stdout."""
         self.name = name
         self.argv = argv
         self.log_path = log_dir / f"{name}.log"
+        self.stderr_log_path: Path | None = None
         full_env = {**os.environ, **(env or {})}
         self._log = open(self.log_path, "w", buffering=1)
+        split = on_stderr_line is not None
         self.popen = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            argv, stdin=subprocess.PIPE if keep_stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE if split else subprocess.STDOUT,
             env=full_env, cwd=log_dir, text=True, start_new_session=True,
         )
         self.pid = self.popen.pid
-        self._reader = threading.Thread(target=self._pump, args=(on_line,), daemon=True)
+        self._reader = threading.Thread(
+            target=self._pump, args=(self.popen.stdout, self._log, on_line), daemon=True)
         self._reader.start()
+        self._stderr_reader: threading.Thread | None = None
+        self._stderr_log = None
+        if split:
+            self.stderr_log_path = log_dir / f"{name}.stderr.log"
+            self._stderr_log = open(self.stderr_log_path, "w", buffering=1)
+            self._stderr_reader = threading.Thread(
+                target=self._pump, args=(self.popen.stderr, self._stderr_log, on_stderr_line),
+                daemon=True)
+            self._stderr_reader.start()
 
-    def _pump(self, on_line: Callable[[str], None] | None) -> None:
-        assert self.popen.stdout is not None
-        for line in self.popen.stdout:
-            self._log.write(line)
+    @staticmethod
+    def _pump(stream: Any, log: Any, on_line: Callable[[str], None] | None) -> None:
+        assert stream is not None
+        for line in stream:
+            log.write(line)
             if on_line is not None:
                 on_line(line.rstrip("\n"))
 
@@ -128,7 +147,10 @@ class Process:
         return self.popen.poll() is None
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        text = self.log_path.read_text(errors="replace")
+        if self.stderr_log_path is not None:
+            text += "\n--- stderr ---\n" + self.stderr_log_path.read_text(errors="replace")
+        return text
 
     def kill(self) -> None:
         """SIGKILL by PID, as an upstream crash would look."""
@@ -137,6 +159,11 @@ class Process:
         self.popen.wait(timeout=10)
 
     def stop(self) -> None:
+        if self.popen.stdin is not None and not self.popen.stdin.closed:
+            try:
+                self.popen.stdin.close()
+            except OSError:
+                pass
         if self.alive():
             os.kill(self.pid, signal.SIGTERM)
             try:
@@ -146,6 +173,9 @@ class Process:
                 self.popen.wait(timeout=10)
         self._reader.join(timeout=5)
         self._log.close()
+        if self._stderr_reader is not None and self._stderr_log is not None:
+            self._stderr_reader.join(timeout=5)
+            self._stderr_log.close()
 
 
 @dataclass
@@ -166,10 +196,24 @@ class Gateway:
     manifest_dir: Path
     lines: list[str] = field(default_factory=list)
     url: str = ""
+    # Only with `split_stderr=True`: then `lines` is standard output alone.
+    stderr_lines: list[str] = field(default_factory=list)
 
     @property
     def base(self) -> str:
         return self.url.removesuffix("/mcp")
+
+    @property
+    def metrics_url(self) -> str:
+        """From `Switchboard metrics at URL` (printed with `--admin-listen`)."""
+        for line in list(self.lines):
+            if line.startswith(METRICS_PREFIX):
+                return line[len(METRICS_PREFIX):].strip()
+        raise AssertionError(f"the gateway printed no {METRICS_PREFIX!r} line: {self.lines}")
+
+    def audit_records(self) -> list[dict[str, Any]]:
+        """Audit lines: the JSON objects on standard output (needs `split_stderr=True`)."""
+        return [json.loads(line) for line in list(self.lines) if line.startswith("{")]
 
     @property
     def failed(self) -> dict[str, str]:
@@ -180,6 +224,80 @@ class Gateway:
                 name, reason = line[len("target "):].split(" failed:", 1)
                 out[name.strip()] = reason.strip()
         return out
+
+
+class OAuthServer:
+    """tests/fixtures/oauth_server.mjs: a real OAuth 2.0 / OIDC server (npm `oauth2-mock-server`)
+    with /_test/ control routes to mint and forge tokens, add keys and count requests."""
+
+    def __init__(self, process: Process, issuer: str, port: int, kid: str):
+        self.process = process
+        self.issuer = issuer
+        self.port = port
+        self.kid = kid
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.issuer}/.well-known/openid-configuration"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.issuer}/token"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.issuer}/jwks"
+
+    def _control(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        with httpx2.Client(timeout=30) as http:
+            if body is None:
+                response = http.get(f"{self.issuer}/_test/{path}")
+            else:
+                response = http.post(f"{self.issuer}/_test/{path}", json=body)
+        assert response.status_code == 200, (path, response.status_code, response.text)
+        return response.json()
+
+    def mint(self, claims: dict[str, Any], expires_in: int = 3600, kid: str | None = None) -> str:
+        """A token signed by the issuer's current key (or KID) with CLAIMS (None deletes one)."""
+        body: dict[str, Any] = {"claims": claims, "expiresIn": expires_in}
+        if kid is not None:
+            body["kid"] = kid
+        return self._control("token", body)["token"]
+
+    def forge(self, kind: str, claims: dict[str, Any]) -> str:
+        """none | hs256-public-key | foreign-key | tampered (see oauth_server.mjs)."""
+        return self._control("forge", {"kind": kind, "claims": claims})["token"]
+
+    def add_key(self, kid: str, sign: bool = True) -> str:
+        return self._control("keys", {"kid": kid, "sign": sign})["kid"]
+
+    def stats(self) -> dict[str, Any]:
+        """{token, jwks, discovery} request counts and the last token request's parameters."""
+        return self._control("stats")
+
+    def token_endpoint(self, **behaviour: Any) -> dict[str, Any]:
+        """{error, status, failures, ttl}: make the token endpoint fail or issue short tokens."""
+        return self._control("token-endpoint", behaviour)
+
+    def client_credentials(self, client_id: str, secret: str, **params: str) -> dict[str, Any]:
+        with httpx2.Client(timeout=30) as http:
+            response = http.post(self.token_url, auth=(client_id, secret),
+                                 data={"grant_type": "client_credentials", **params})
+        assert response.status_code == 200, (response.status_code, response.text)
+        return response.json()
+
+
+def secret_doc(name: str, string_data: dict[str, str] | None = None,
+               data: dict[str, str] | None = None) -> dict[str, Any]:
+    """A v1 Secret manifest (`switchboard local` loads them); DATA values are base64-encoded here."""
+    import base64
+
+    doc: dict[str, Any] = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}}
+    if string_data is not None:
+        doc["stringData"] = string_data
+    if data is not None:
+        doc["data"] = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+    return doc
 
 
 def gateway_doc(name: str = "shop", **spec: Any) -> dict[str, Any]:
@@ -244,8 +362,13 @@ class Launcher:
         return Upstream("everything", port, process)
 
     def gateway(self, docs: list[dict[str, Any]], *, session_key_file: Path | None = None,
-                extra_args: tuple[str, ...] = (), timeout: float = 60) -> Gateway:
-        """Write DOCS as one multi-document manifest and start `switchboard local` on them."""
+                extra_args: tuple[str, ...] = (), timeout: float = 60, admin: bool = False,
+                split_stderr: bool = False, env: dict[str, str] | None = None) -> Gateway:
+        """Write DOCS as one multi-document manifest and start `switchboard local` on them.
+
+        `admin`: also serve `/metrics` on an ephemeral port (`Gateway.metrics_url`).
+        `split_stderr`: keep the logs (stderr) out of `Gateway.lines`, which then holds standard
+        output alone (status lines and audit JSON lines); stderr goes to `stderr_lines`."""
         self._count += 1
         manifest_dir = self.work_dir / f"manifests-{self._count:02d}"
         manifest_dir.mkdir()
@@ -253,11 +376,15 @@ class Launcher:
         argv = [str(switchboard_bin()), "local", "-f", str(manifest_dir), "--listen", "127.0.0.1:0"]
         if session_key_file is not None:
             argv += ["--session-key-file", str(session_key_file)]
+        if admin:
+            argv += ["--admin-listen", "127.0.0.1:0"]
         argv += list(extra_args)
         lines: list[str] = []
+        stderr_lines: list[str] = []
         process = self._start("gateway", argv, on_line=lines.append,
-                              env={"RUST_BACKTRACE": "1", "NO_COLOR": "1"})
-        gateway = Gateway(process, manifest_dir, lines)
+                              on_stderr_line=stderr_lines.append if split_stderr else None,
+                              env={"RUST_BACKTRACE": "1", "NO_COLOR": "1", **(env or {})})
+        gateway = Gateway(process, manifest_dir, lines, stderr_lines=stderr_lines)
 
         def ready() -> str | bool:
             for line in list(lines):
@@ -270,10 +397,37 @@ class Launcher:
         except TimeoutError:
             raise AssertionError(f"gateway printed no ready line within {timeout}s:\n{process.log()}")
         if found == "exited":
+            process.stop()  # joins the output readers, so the log below is complete
             raise AssertionError(f"gateway exited with {process.popen.returncode} before ready:\n"
                                  f"{process.log()}")
         gateway.url = found
         return gateway
+
+    def oauth_server(self, clients: dict[str, str] | None = None, alg: str = "RS256",
+                     timeout: float = 30) -> OAuthServer:
+        """Start tests/fixtures/oauth_server.mjs on Node 22 (127.0.0.1, ephemeral port).
+        CLIENTS (id → secret), when given, are the only clients the token endpoint accepts."""
+        script = require(FIXTURES / "oauth_server.mjs")
+        require(NODE_MODULES / "oauth2-mock-server")
+        argv = [node22(), str(script), "--tools-dir", str(TOOLS), "--port", "0", "--alg", alg]
+        if clients:
+            argv += ["--clients", ",".join(f"{k}:{v}" for k, v in clients.items())]
+        lines: list[str] = []
+        process = self._start("oauth", argv, on_line=lines.append, keep_stdin=True)
+
+        def announced() -> dict[str, Any] | str | None:
+            for line in list(lines):
+                if line.startswith("{"):
+                    return json.loads(line)
+            return None if process.alive() else "exited"
+
+        try:
+            found = wait_until(announced, timeout, "the OAuth server's ready line")
+        except TimeoutError:
+            raise AssertionError(f"OAuth server did not start within {timeout}s:\n{process.log()}")
+        if found == "exited":
+            raise AssertionError(f"OAuth server exited before ready:\n{process.log()}")
+        return OAuthServer(process, found["issuer"], found["port"], found["kid"])
 
     def stop_all(self) -> None:
         for process in reversed(self.processes):

@@ -96,3 +96,30 @@ def test_conformance_tools_return_their_content(gateway):
     schema = tools["json_schema_2020_12_tool"].input_schema
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert "address" in schema["$defs"] and schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+def test_progress_and_log_notifications_reach_the_client(gateway, mode):
+    progress, logs = [], []
+
+    async def on_progress(value, total, message):
+        progress.append((value, total))
+
+    async def on_log(params):
+        # FastMCP's ctx.info() sends data={"msg": ..., "extra": ...}
+        logs.append(params.data["msg"] if isinstance(params.data, dict) else params.data)
+
+    async def scenario():
+        async with connect(gateway.url, mode, logging_callback=on_log, log_level="info") as client:
+            if mode == "legacy":
+                await client.set_logging_level("info")
+            with_progress = await client.call_tool("test_tool_with_progress", {},
+                                                   progress_callback=on_progress)
+            with_logging = await client.call_tool("test_tool_with_logging", {})
+            return with_progress, with_logging
+
+    with_progress, with_logging = run(scenario())
+    assert text_of(with_progress) == "Tool with progress executed successfully"
+    assert text_of(with_logging) == "Tool with logging executed successfully"
+    assert progress == [(0, 100), (50, 100), (100, 100)]
+    assert logs == ["Tool execution started", "Tool processing data", "Tool execution completed"]

@@ -58,9 +58,26 @@ pub(super) async fn authenticate(
         Err(rejection) => {
             tracing::info!(rejection = rejection.label(), status = %rejection.status(), "request not authenticated");
             let metadata = metadata_url(&resource).unwrap_or_default();
-            into_axum(rejection.into_response(&metadata))
+            refuse(request, into_axum(rejection.into_response(&metadata))).await
         }
     }
+}
+
+/// Answers a request that is refused before its body was read. The body is read (up to
+/// a small bound) first so the client's keep-alive connection stays usable; a larger one
+/// closes the connection explicitly rather than silently.
+pub(super) async fn refuse(request: Request, mut response: Response) -> Response {
+    const DRAIN_LIMIT: usize = 64 * 1024;
+    if axum::body::to_bytes(request.into_body(), DRAIN_LIMIT)
+        .await
+        .is_err()
+    {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// `GET /.well-known/oauth-protected-resource[/mcp]`: 404 unless inbound auth is JWT.

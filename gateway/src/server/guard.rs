@@ -45,18 +45,19 @@ pub(super) async fn check_host(
         .snapshot()
         .map(|s| s.settings.allowed_hosts.clone())
         .unwrap_or_default();
-    for name in [header::HOST, header::ORIGIN] {
-        if let Some(value) = request.headers().get(&name) {
-            let host = value.to_str().map(host_of).unwrap_or("");
-            if !is_allowed(host, &allowed) {
-                tracing::warn!(header = %name, host, "request refused: host not allowed");
-                return (
-                    StatusCode::FORBIDDEN,
-                    format!("{name} {host:?} is not allowed"),
-                )
-                    .into_response();
-            }
-        }
+    let refusal = [header::HOST, header::ORIGIN].into_iter().find_map(|name| {
+        let host = request
+            .headers()
+            .get(&name)?
+            .to_str()
+            .map(host_of)
+            .unwrap_or("");
+        (!is_allowed(host, &allowed)).then(|| format!("{name} {host:?} is not allowed"))
+    });
+    if let Some(message) = refusal {
+        tracing::warn!(%message, "request refused: host not allowed");
+        let response = (StatusCode::FORBIDDEN, message).into_response();
+        return super::authn::refuse(request, response).await;
     }
     next.run(request).await
 }

@@ -10,14 +10,16 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::Gateway;
-use super::dispatch::{CallContext, dispatch, initialize_result};
+use super::admission::admit;
+use super::context::CallContext;
+use super::dispatch::{dispatch, initialize_result};
 use crate::auth::Caller;
 use crate::jsonrpc::{self, Message, PARSE_ERROR, RpcError};
 use crate::protocol::{self, Era};
@@ -63,6 +65,7 @@ struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
+        self.gateway.metrics.legacy_streams.dec();
         self.gateway.sse.remove(&self.id);
     }
 }
@@ -88,6 +91,7 @@ pub(super) async fn open(
             subject: caller.subject.clone(),
         },
     );
+    gateway.metrics.legacy_streams.inc();
     let registration = Registration {
         gateway,
         id: id.clone(),
@@ -115,6 +119,7 @@ pub(super) async fn open(
 pub(super) async fn message(
     State(gateway): State<Arc<Gateway>>,
     Extension(caller): Extension<Arc<Caller>>,
+    headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
@@ -157,13 +162,13 @@ pub(super) async fn message(
         } else {
             let negotiated = version.lock().map(|v| v.clone()).unwrap_or_default();
             // The client already reads an event stream: notifications go straight to it.
-            let context = CallContext {
-                era: Era::Handshake,
-                protocol_version: negotiated,
-                relay: Some(sender.clone()),
-                caller,
-            };
-            dispatch(&snapshot, &context, &method, params).await
+            let mut context =
+                CallContext::new(Era::Handshake, negotiated, caller, &headers, &params);
+            context.relay = Some(sender.clone());
+            match admit(&snapshot, &context, &method, &params) {
+                Ok(()) => dispatch(&snapshot, &context, &method, params).await,
+                Err(error) => Err(error),
+            }
         };
         let response = match answer {
             Ok(result) => jsonrpc::success(&id, result),

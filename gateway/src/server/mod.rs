@@ -4,10 +4,14 @@
 //! `dispatch`, which answers lists from the loaded catalogs and forwards calls upstream.
 //! `guard` checks `Host`/`Origin`; `session` seals handshake-era session ids.
 
+mod admission;
 mod authn;
+mod context;
 mod dispatch;
+mod forward;
 mod guard;
 mod legacy_sse;
+mod search_tool;
 pub mod session;
 mod streamable;
 
@@ -20,13 +24,33 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::serve::ListenerExt as _;
 
+use crate::audit::AuditLog;
 use crate::auth::{AuthConfigError, InboundAuthenticator, WELL_KNOWN_PATH};
+use crate::authz::{
+    AuthorizationConfig, Policy, PolicyBindings, PolicyError, TargetTenancy, ToolRef,
+};
 use crate::catalog::TargetCatalog;
 use crate::config::{GatewaySettings, RuntimeConfig, TargetSettings};
+use crate::limits::{RateLimitError, RateLimiter};
 use crate::routes::{Collision, RouteTable, precedence};
+use crate::search::{AsyncEmbedder, embedder_from_env};
 use crate::secrets::SecretSource;
+use crate::telemetry::metrics::{Metrics, TargetLabels};
+use crate::telemetry::spans::Spans;
 use crate::upstream::{UpstreamClient, http_client};
 use session::SessionSealer;
+use time::format_description::well_known::Rfc3339;
+
+/// Why a configuration could not be loaded; the previous one keeps serving.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    InboundAuth(#[from] AuthConfigError),
+    #[error(transparent)]
+    RateLimits(#[from] RateLimitError),
+    #[error(transparent)]
+    Authorization(#[from] PolicyError),
+}
 
 /// What the gateway serves right now; replaced whole on reload, so in-flight calls
 /// finish on the snapshot they started with.
@@ -36,6 +60,13 @@ pub struct Snapshot {
     pub routes: RouteTable,
     pub upstreams: HashMap<String, UpstreamClient>,
     pub instructions: String,
+    pub limiter: Option<Arc<RateLimiter>>,
+    pub policy: Policy,
+    search: Option<search_tool::SearchTool>,
+    embedder: Option<Arc<dyn AsyncEmbedder>>,
+    pub metrics: Arc<Metrics>,
+    pub audit: Arc<AuditLog>,
+    pub spans: Arc<Spans>,
 }
 
 /// A running gateway's shared state.
@@ -43,6 +74,11 @@ pub struct Gateway {
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     sealer: SessionSealer,
     secrets: Arc<dyn SecretSource>,
+    metrics: Arc<Metrics>,
+    audit: Arc<AuditLog>,
+    spans: Arc<Spans>,
+    /// Embeds search queries; `None` means lexical search only.
+    embedder: Option<Arc<dyn AsyncEmbedder>>,
     http: reqwest::Client,
     sse: legacy_sse::SseSessions,
 }
@@ -50,11 +86,25 @@ pub struct Gateway {
 impl Gateway {
     /// `secrets` resolves the Secrets that inbound auth and targets' credentials name.
     pub fn new(sealer: SessionSealer, secrets: Arc<dyn SecretSource>) -> Arc<Self> {
+        Self::with_audit_log(sealer, secrets, AuditLog::default())
+    }
+
+    /// Like [`Gateway::new`], writing audit lines to `audit` instead of standard output.
+    pub fn with_audit_log(
+        sealer: SessionSealer,
+        secrets: Arc<dyn SecretSource>,
+        audit: AuditLog,
+    ) -> Arc<Self> {
+        let http = http_client();
         Arc::new(Self {
             snapshot: RwLock::new(None),
             sealer,
             secrets,
-            http: http_client(),
+            metrics: Arc::new(Metrics::new()),
+            audit: Arc::new(audit),
+            spans: Arc::new(Spans::from_env(&http)),
+            embedder: query_embedder(&http),
+            http,
             sse: legacy_sse::SseSessions::default(),
         })
     }
@@ -62,6 +112,10 @@ impl Gateway {
     /// The current snapshot; `None` until the first [`Gateway::load`].
     pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
         self.snapshot.read().ok().and_then(|guard| guard.clone())
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn is_ready(&self) -> bool {
@@ -75,7 +129,7 @@ impl Gateway {
         &self,
         config: RuntimeConfig,
         mut catalogs: Vec<TargetCatalog>,
-    ) -> Result<Vec<Collision>, AuthConfigError> {
+    ) -> Result<Vec<Collision>, LoadError> {
         let previous = self.snapshot();
         let authenticator = match previous.as_ref() {
             Some(p) if p.settings.inbound_auth == config.gateway.inbound_auth => {
@@ -87,6 +141,33 @@ impl Gateway {
                 self.http.clone(),
             )?),
         };
+        let limiter = match (&config.gateway.rate_limits, previous.as_ref()) {
+            (None, _) => None,
+            // Unchanged limits keep their buckets across a catalog reload.
+            (Some(limits), Some(p))
+                if p.settings.rate_limits.as_ref() == Some(limits)
+                    && p.settings.replicas == config.gateway.replicas =>
+            {
+                p.limiter.clone()
+            }
+            (Some(limits), _) => Some(Arc::new(RateLimiter::new(limits, config.gateway.replicas)?)),
+        };
+        for catalog in &catalogs {
+            let labels = TargetLabels {
+                target: catalog.target.clone(),
+            };
+            self.metrics
+                .catalog_tools
+                .get_or_create(&labels)
+                .set(catalog.tools.len() as i64);
+            let synced = time::OffsetDateTime::parse(&catalog.synced_at, &Rfc3339)
+                .map(|t| t.unix_timestamp())
+                .unwrap_or_default();
+            self.metrics
+                .catalog_synced_at
+                .get_or_create(&labels)
+                .set(synced);
+        }
         let ages: HashMap<String, String> = config
             .targets
             .iter()
@@ -94,7 +175,20 @@ impl Gateway {
             .collect();
         catalogs.retain(|c| ages.contains_key(&c.target));
         precedence(&mut catalogs, &ages);
-        let routes = RouteTable::build(&catalogs);
+        let search = &config.gateway.search;
+        let reserved = if search.enabled {
+            vec![(
+                search.tool_name.clone(),
+                "the built-in search tool".to_owned(),
+            )]
+        } else {
+            Vec::new()
+        };
+        let routes = RouteTable::build_reserving(&catalogs, &reserved);
+        let policy = build_policy(&config, &routes, previous.as_deref())?;
+        for warning in policy.warnings() {
+            tracing::warn!(%warning, "authorization");
+        }
         let upstreams = config
             .targets
             .iter()
@@ -106,6 +200,12 @@ impl Gateway {
             })
             .collect();
         let instructions = describe(&config.gateway, &catalogs);
+        let search_tool = search_tool::SearchTool::build(
+            &config.gateway,
+            &routes,
+            &catalogs,
+            self.embedder.as_deref(),
+        );
         let collisions = routes.collisions().to_vec();
         for collision in &collisions {
             tracing::warn!(%collision, "name collision");
@@ -116,6 +216,13 @@ impl Gateway {
             routes,
             upstreams,
             instructions,
+            limiter,
+            policy,
+            search: search_tool,
+            embedder: self.embedder.clone(),
+            metrics: self.metrics.clone(),
+            audit: self.audit.clone(),
+            spans: self.spans.clone(),
         };
         if let Ok(mut guard) = self.snapshot.write() {
             *guard = Some(Arc::new(snapshot));
@@ -135,6 +242,66 @@ impl Gateway {
             .unwrap_or_else(|| {
                 UpstreamClient::new(settings, self.http.clone(), self.secrets.clone())
             })
+    }
+}
+
+/// The authorization policy for this load: rules resolved against the route table,
+/// keeping what the previous policy (or the operator's render) had bound.
+fn build_policy(
+    config: &RuntimeConfig,
+    routes: &RouteTable,
+    previous: Option<&Snapshot>,
+) -> Result<Policy, PolicyError> {
+    let tenancy: Vec<TargetTenancy> = config
+        .targets
+        .iter()
+        .filter(|t| !t.tenants.is_empty())
+        .map(|t| TargetTenancy {
+            target: t.name.clone(),
+            tenants: t.tenants.clone(),
+        })
+        .collect();
+    let Some(rules) = &config.gateway.authorization else {
+        if tenancy.is_empty() {
+            return Ok(Policy::allow_all());
+        }
+        return Policy::build(&AuthorizationConfig::default(), &tenancy, &[]);
+    };
+    let tools: Vec<ToolRef> = routes
+        .tools()
+        .iter()
+        .map(|t| ToolRef {
+            exposed: &t.exposed,
+            target: &t.route.target,
+            upstream_name: &t.route.upstream_name,
+        })
+        .collect();
+    let bindings = match (previous, &config.gateway.policy_bindings) {
+        (Some(previous), _) => previous.policy.bindings(),
+        (None, Some(rendered)) => rendered.clone(),
+        (None, None) => PolicyBindings::default(),
+    };
+    Policy::build_carrying(rules, &tenancy, &tools, &bindings)
+}
+
+/// The embedder for search queries, from the environment; failures leave search lexical.
+fn query_embedder(http: &reqwest::Client) -> Option<Arc<dyn AsyncEmbedder>> {
+    match embedder_from_env(http) {
+        Ok(Some(embedder)) => {
+            tracing::info!(
+                model = embedder.model_id(),
+                "tool search: hybrid (lexical + embeddings)"
+            );
+            Some(embedder)
+        }
+        Ok(None) => {
+            tracing::info!("tool search: lexical only (no embedding model configured)");
+            None
+        }
+        Err(error) => {
+            tracing::error!(%error, "tool search: lexical only (the embedding model did not load)");
+            None
+        }
     }
 }
 
@@ -197,12 +364,24 @@ pub fn router(gateway: Arc<Gateway>, max_body_bytes: usize) -> Router {
         .with_state(gateway)
 }
 
-/// `/healthz` (the process is up) and `/readyz` (a catalog is loaded), for probes.
+/// `/healthz` (the process is up), `/readyz` (a catalog is loaded) and `/metrics`
+/// (Prometheus), on a port of their own.
 pub fn admin_router<S>(gateway: Arc<Gateway>) -> Router<S> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .with_state(gateway)
+}
+
+async fn metrics(State(gateway): State<Arc<Gateway>>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        gateway.metrics.encode(),
+    )
 }
 
 async fn ready(State(gateway): State<Arc<Gateway>>) -> (StatusCode, &'static str) {

@@ -15,7 +15,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::dispatch::{CallContext, dispatch, initialize_result};
+use super::admission::{admit, retry_after};
+use super::context::CallContext;
+use super::dispatch::{dispatch, initialize_result};
+use super::forward::tool_ref;
 use super::session::{SessionClaims, now_seconds};
 use super::{Gateway, Snapshot};
 use crate::auth::Caller;
@@ -24,6 +27,7 @@ use crate::jsonrpc::{
     RpcError, UNSUPPORTED_PROTOCOL_VERSION,
 };
 use crate::protocol::{self, Era};
+use crate::telemetry::metrics::RequestLabels;
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
     (
@@ -131,16 +135,21 @@ async fn batch(
             .unwrap_or(protocol::DEFAULT_HANDSHAKE_VERSION)
             .to_owned()
     });
-    let context = CallContext {
-        era: Era::Handshake,
-        protocol_version: version,
-        relay: None,
-        caller: caller.clone(),
-    };
+    let context = CallContext::new(
+        Era::Handshake,
+        version,
+        caller.clone(),
+        headers,
+        &Value::Null,
+    );
     let answers = messages.into_iter().map(|message| async {
         match Message::parse(message) {
             Ok(Message::Request { id, method, params }) if method != "initialize" => {
-                Some(match dispatch(snapshot, &context, &method, params).await {
+                let outcome = match admit(snapshot, &context, &method, &params) {
+                    Ok(()) => dispatch(snapshot, &context, &method, params).await,
+                    Err(error) => Err(error),
+                };
+                Some(match outcome {
                     Ok(result) => jsonrpc::success(&id, result),
                     Err(error) => jsonrpc::failure(&id, &error),
                 })
@@ -188,24 +197,23 @@ async fn single(
                     .unwrap_or(protocol::DEFAULT_HANDSHAKE_VERSION)
                     .to_owned()
             });
-            CallContext {
-                era: Era::Handshake,
-                protocol_version: version,
-                relay: None,
-                caller: caller.clone(),
-            }
+            CallContext::new(Era::Handshake, version, caller.clone(), headers, &params)
         }
         Era::Modern => match check_envelope(headers, &method, &params) {
-            Ok(version) => CallContext {
-                era: Era::Modern,
-                protocol_version: version,
-                relay: None,
-                caller: caller.clone(),
-            },
+            Ok(version) => CallContext::new(Era::Modern, version, caller.clone(), headers, &params),
             Err(error) => return error_response(modern_status(error.code), &id, &error),
         },
     };
-    if streams(headers, &snapshot, &method, &params) {
+    if let Err(error) = admit(&snapshot, &context, &method, &params) {
+        let mut response = error_response(StatusCode::TOO_MANY_REQUESTS, &id, &error);
+        if let Some(value) =
+            retry_after(&error).and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
+    if streams(headers, &snapshot, caller, &method, &params) {
         return stream_call(snapshot, context, id, method, params);
     }
     match dispatch(&snapshot, &context, &method, params).await {
@@ -222,7 +230,14 @@ async fn single(
 
 /// Tool calls to a known tool answer on an event stream when the client accepts one, so
 /// the upstream's progress and log notifications reach it and long calls stay alive.
-fn streams(headers: &HeaderMap, snapshot: &Snapshot, method: &str, params: &Value) -> bool {
+/// Denied and unknown tools answer with a plain error instead.
+fn streams(
+    headers: &HeaderMap,
+    snapshot: &Snapshot,
+    caller: &Caller,
+    method: &str,
+    params: &Value,
+) -> bool {
     let accepts = headers
         .get_all(header::ACCEPT)
         .iter()
@@ -233,7 +248,8 @@ fn streams(headers: &HeaderMap, snapshot: &Snapshot, method: &str, params: &Valu
         && params
             .get("name")
             .and_then(Value::as_str)
-            .is_some_and(|name| snapshot.routes.tool(name).is_some())
+            .and_then(|name| snapshot.routes.tool(name))
+            .is_some_and(|tool| snapshot.policy.decide(caller, &tool_ref(tool)).allowed)
 }
 
 /// Aborts the call when the client goes away, which cancels it upstream too.
@@ -377,6 +393,12 @@ fn initialize(
         tn: caller.tenant.clone(),
         sb: Some(caller.subject.clone()),
     };
+    gateway.metrics.sessions_opened.inc();
+    let labels = RequestLabels {
+        method: "initialize".into(),
+        status: "ok".into(),
+    };
+    gateway.metrics.requests.get_or_create(&labels).inc();
     let Some(session_id) = gateway.sealer.seal(&claims) else {
         let error = RpcError::new(jsonrpc::INTERNAL_ERROR, "could not open a session");
         return error_response(StatusCode::INTERNAL_SERVER_ERROR, id, &error);

@@ -43,6 +43,7 @@ pub async fn run(
     manifests.add_yaml("demo", &manifests_yaml(&endpoints))?;
     let options = LocalOptions {
         listen,
+        admin_listen: None,
         session_key: None,
         gateway: None,
     };

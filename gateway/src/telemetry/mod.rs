@@ -14,3 +14,9 @@ pub fn init_logging(json: bool) {
         builder.try_init()
     };
 }
+
+pub mod metrics;
+#[cfg(feature = "otlp")]
+pub mod otlp;
+pub mod spans;
+pub mod trace;
