@@ -36,6 +36,7 @@ fn catalog() -> TargetCatalog {
         name: format!("dead___{name}"),
         upstream_name: name.to_owned(),
         definition: json!({"name": format!("dead___{name}"), "inputSchema": {"type": "object", "properties": {"q": {"type": "string", "x-mcp-header": "Q"}}}}),
+        embedding: None,
     };
     TargetCatalog {
         format_version: CATALOG_FORMAT_VERSION,
@@ -52,6 +53,7 @@ fn catalog() -> TargetCatalog {
             name: "dead___p".into(),
             upstream_name: "p".into(),
             definition: json!({"name": "dead___p"}),
+            embedding: None,
         }],
         warnings: Vec::new(),
         content_hash: String::new(),
