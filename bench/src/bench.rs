@@ -147,14 +147,13 @@ fn target_name(era: Era) -> &'static str {
 }
 
 /// Times listing every page of tools at `url`, `repeats` times; median ms and pages.
-/// The gateway lists its built-in search tool besides the target's tools.
-const SEARCH_TOOL: usize = 1;
-
+/// `expected` tools must be named with `prefix` ("" counts every tool).
 async fn time_list(
     url: &str,
     era: Era,
     repeats: usize,
     expected: usize,
+    prefix: &str,
 ) -> anyhow::Result<(f64, usize)> {
     let mut client = McpClient::new(http_client(), url, era);
     client.connect().await?;
@@ -164,8 +163,9 @@ async fn time_list(
         let started = Instant::now();
         let (tools, n) = client.list_all_tools().await?;
         times.push(started.elapsed().as_secs_f64() * 1000.0);
-        if tools.len() != expected {
-            bail!("{url} listed {} tools, expected {expected}", tools.len());
+        let found = crate::client::count_prefixed(&tools, prefix);
+        if found != expected {
+            bail!("{url} listed {found} tools named {prefix}*, expected {expected}");
         }
         pages = n;
     }
@@ -256,9 +256,9 @@ async fn lists(config: &BenchConfig) -> anyhow::Result<Vec<ListRow>> {
         let gw = gateway::start(runtime, catalogs).await?;
         for &era in &config.eras {
             let (gateway_ms, gateway_pages) =
-                time_list(&gw.url, era, config.repeats, tools + SEARCH_TOOL).await?;
+                time_list(&gw.url, era, config.repeats, tools, "big___").await?;
             let (direct_ms, direct_pages) =
-                time_list(&upstream.url, era, config.repeats, tools).await?;
+                time_list(&upstream.url, era, config.repeats, tools, "").await?;
             eprintln!(
                 "tools/list {tools} tools {era}: gateway {gateway_ms:.1} ms ({gateway_pages} pages), direct {direct_ms:.1} ms ({direct_pages} pages)"
             );
@@ -334,7 +334,7 @@ async fn process(config: &BenchConfig, tools: usize) -> anyhow::Result<ProcessRo
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_ready = gw.rss_kib();
     for &era in &config.eras {
-        time_list(&gw.url, era, 1, tools + SEARCH_TOOL).await?;
+        time_list(&gw.url, era, 1, tools, "up___").await?;
     }
     let rss_after_list = gw.rss_kib();
     let spec = LoadSpec {

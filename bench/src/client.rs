@@ -345,3 +345,16 @@ pub fn result_text(result: &Value) -> Option<&str> {
 pub fn is_error(result: &Value) -> bool {
     result.get("isError").and_then(Value::as_bool) == Some(true)
 }
+
+/// How many listed tools carry `prefix` (the gateway also lists its own tools, such as
+/// the built-in search tool, beside the targets' ones).
+pub fn count_prefixed(tools: &[Value], prefix: &str) -> usize {
+    tools
+        .iter()
+        .filter(|t| {
+            t.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.starts_with(prefix))
+        })
+        .count()
+}

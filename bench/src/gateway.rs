@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use switchboard_gateway::audit::AuditLog;
 use switchboard_gateway::catalog::TargetCatalog;
 use switchboard_gateway::config::{
     GatewaySettings, RuntimeConfig, TargetSettings, UpstreamProtocol,
@@ -97,9 +98,9 @@ pub fn serve_on(
     let addr = listener.local_addr()?;
     let sealer = SessionSealer::new(key, config.gateway.session_ttl_seconds)?;
     let max_body = config.gateway.max_body_bytes;
-    // Audit lines are still serialized and written (their cost counts), but to a sink:
-    // the load generator shares this process's standard output.
-    let audit = switchboard_gateway::audit::AuditLog::new(Box::new(std::io::sink()));
+    // Audit lines are still built and written for every call, into a sink that discards
+    // them: standard output is where the benchmark prints its report.
+    let audit = AuditLog::new(Box::new(std::io::sink()));
     let gateway = Gateway::with_audit_log(sealer, Arc::new(MemorySecretSource::default()), audit);
     gateway.load(config, catalogs)?;
     let token = CancellationToken::new();
@@ -182,7 +183,16 @@ impl GatewayProcess {
                 bin.display()
             );
         }
-        let log = dir.join(format!("gateway-{port}.log"));
+        // Beside the config directory, not in it: the gateway reloads when anything in
+        // its directory changes, and its own growing log would make it reload forever.
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let log = dir
+            .parent()
+            .unwrap_or(dir)
+            .join(format!("{name}-gateway-{port}.log"));
         let out = std::fs::File::create(&log)?;
         let started = Instant::now();
         let child = Command::new(bin)

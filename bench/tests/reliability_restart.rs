@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use common::{client, echo, scratch, text};
 use serde_json::json;
-use switchboard_bench::client::{ClientError, Era, McpClient, http_client, is_error};
+use switchboard_bench::client::{
+    ClientError, Era, McpClient, count_prefixed, http_client, is_error,
+};
 use switchboard_bench::gateway::{self, GatewayProcess, runtime_config, target};
 use switchboard_bench::upstream::{self, UpstreamOptions};
 use switchboard_gateway::config::UpstreamProtocol;
@@ -72,8 +74,10 @@ async fn legacy_session_survives_restart_and_works_on_a_second_replica() {
     moved.set_session_id(Some(session.clone()));
     assert_eq!(text(&echo(&mut moved, "up___echo", "three").await), "three");
     let listed = moved.list_all_tools().await.unwrap().0;
-    // The upstream's tools plus the gateway's built-in search tool.
-    assert_eq!(listed.len(), UpstreamOptions::default().tools + 1);
+    assert_eq!(
+        count_prefixed(&listed, "up___"),
+        UpstreamOptions::default().tools
+    );
 
     // A replica with another key does not: 404, and the client re-initializes there.
     let foreign_dir = config_dir(
@@ -123,7 +127,10 @@ async fn modern_client_notices_neither_restarts_nor_replicas() {
     assert!(!is_error(&result));
     assert_eq!(text(&result), "after restart");
     let (tools, _) = a.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), UpstreamOptions::default().tools + 1);
+    assert_eq!(
+        count_prefixed(&tools, "up___"),
+        UpstreamOptions::default().tools
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
