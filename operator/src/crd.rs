@@ -48,6 +48,7 @@ pub mod phase {
     printcolumn = r#"{"name":"Targets","type":"string","jsonPath":".status.targets"}"#,
     printcolumn = r#"{"name":"Tools","type":"integer","jsonPath":".status.toolCount"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name":"Search","type":"string","jsonPath":".status.search.mode","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     validation = Rule::new("self.metadata.name.size() <= 50").message("Gateway names are at most 50 characters (the Service is named <name>-gateway, at most 63)"),
     validation = Rule::new("self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')").message("Gateway names must be DNS labels starting with a letter (they name a Service)")
@@ -92,7 +93,8 @@ pub struct GatewaySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 512))]
     pub image: Option<String>,
-    /// Resources of the gateway container (default requests: 50m CPU, 64Mi memory).
+    /// Resources of the gateway container (default: requests 50m CPU and 160Mi memory, the
+    /// embedding model takes about 90 MiB; limit 512Mi memory).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<ResourceRequirements>,
     /// How the gateway's Service is exposed.
@@ -150,6 +152,9 @@ pub struct GatewayStatus {
     pub replicas: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_replicas: Option<i32>,
+    /// What the built-in tool search can do with the served catalogs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchStatus>,
     /// Hash of the runtime config and catalogs the Deployment was last rendered with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_hash: Option<String>,
@@ -157,6 +162,26 @@ pub struct GatewayStatus {
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+}
+
+/// `Gateway.status.search`.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchStatus {
+    /// `Hybrid` (lexical and embeddings), `Lexical` (no tool has an embedding, or
+    /// `spec.search.mode` asks for it) or `Disabled`.
+    pub mode: String,
+    /// Name of the built-in search tool (absent when disabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<String>,
+    /// Served tools that carry an embedding, of `tools`.
+    pub embedded_tools: u32,
+    pub tools: u32,
+    /// Model the tool embeddings were computed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Why, and what to change for semantic search.
+    pub message: String,
 }
 
 /// An upstream MCP server attached to a `Gateway`.
@@ -176,6 +201,7 @@ pub struct GatewayStatus {
     printcolumn = r#"{"name":"Status","type":"string","jsonPath":".status.status"}"#,
     printcolumn = r#"{"name":"Tools","type":"integer","jsonPath":".status.toolCount"}"#,
     printcolumn = r#"{"name":"Last Sync","type":"date","jsonPath":".status.lastSyncTime","priority":1}"#,
+    printcolumn = r#"{"name":"Embedded","type":"integer","jsonPath":".status.embeddedToolCount","priority":1}"#,
     printcolumn = r#"{"name":"Reason","type":"string","jsonPath":".status.statusReasons[0]","priority":1}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     validation = Rule::new("has(self.spec.toolPrefix) || self.metadata.name.matches('^[a-z0-9-]{1,48}$')").message("metadata.name is the default toolPrefix: set spec.toolPrefix when the name is longer than 48 characters or contains '.'")
@@ -336,6 +362,10 @@ pub struct GatewayTargetStatus {
     /// Naming policy (`separator` and max length) the served names were built with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tool_naming: Option<String>,
+    /// Tools whose embedding for semantic search is stored in the catalog (the others
+    /// are found by tool search lexically only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedded_tool_count: Option<u32>,
     /// Exposed names this target lists but another target of the gateway keeps.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collisions: Vec<String>,

@@ -13,7 +13,10 @@ use anyhow::Context as _;
 use switchboard_gateway::catalog::TargetCatalog;
 use switchboard_gateway::config::{RuntimeConfig, TargetSettings};
 use switchboard_gateway::naming::NamingPolicy;
-use switchboard_gateway::search::{AsyncEmbedder, embed_catalog, embedder_from_env};
+use switchboard_gateway::search::{
+    AsyncEmbedder, EMBEDDINGS_URL_ENV, MODEL_DIR_ENV, embed_catalog, embedded_tools,
+    embedder_from_env,
+};
 use switchboard_gateway::secrets::SecretSource;
 use switchboard_gateway::server::session::SessionSealer;
 use switchboard_gateway::server::{self, Gateway};
@@ -63,11 +66,32 @@ async fn sync_one(
                 tracing::info!(target = %settings.name, reused = stats.reused, computed = stats.computed, "tool embeddings")
             }
             Err(error) => {
-                tracing::warn!(target = %settings.name, %error, "tool embeddings failed; lexical search only")
+                tracing::warn!(target = %settings.name, %error, "tool embeddings failed; tools without one are found lexically only")
             }
         }
     }
     Ok(catalog)
+}
+
+/// The status line of tool search: which ranking runs and how many tools it covers.
+fn search_status<'a>(
+    embedder: Option<&dyn AsyncEmbedder>,
+    catalogs: impl Iterator<Item = &'a TargetCatalog>,
+) -> String {
+    let Some(embedder) = embedder else {
+        return format!(
+            "search: lexical only (no embedding model configured: set {MODEL_DIR_ENV} or {EMBEDDINGS_URL_ENV})"
+        );
+    };
+    let (mut tools, mut embedded) = (0, 0);
+    for catalog in catalogs {
+        tools += catalog.tools.len();
+        embedded += embedded_tools(catalog);
+    }
+    format!(
+        "search: hybrid, {embedded} of {tools} tools embedded (model {})",
+        embedder.model_id()
+    )
 }
 
 fn report(name: &str, outcome: &Result<TargetCatalog, SyncError>) {
@@ -119,11 +143,12 @@ pub async fn run(
     }
     let http = http_client();
     let secrets: Arc<dyn SecretSource> = manifests.secrets.clone();
+    // One model for both jobs: tool embeddings at sync, query embeddings per search.
     let embedder = match embedder_from_env(&http) {
         Ok(embedder) => embedder,
         Err(error) => {
             say(&format!(
-                "search: the embedding model did not load ({error}); search is lexical"
+                "search: lexical only (the embedding model did not load: {error})"
             ));
             None
         }
@@ -143,13 +168,16 @@ pub async fn run(
             catalogs.insert(settings.name.clone(), catalog);
         }
     }
+    if config.gateway.search.enabled {
+        say(&search_status(tools.embedder.as_deref(), catalogs.values()));
+    }
 
     let ttl = config.gateway.session_ttl_seconds;
     let sealer = match &options.session_key {
         Some(key) => SessionSealer::new(key, ttl)?,
         None => SessionSealer::random(ttl)?,
     };
-    let gateway = Gateway::new(sealer, secrets.clone());
+    let gateway = Gateway::with_query_embedder(sealer, secrets.clone(), tools.embedder.clone());
     for collision in gateway.load(config.clone(), catalogs.values().cloned().collect())? {
         say(&format!("target {}: {collision}", collision.dropped));
     }

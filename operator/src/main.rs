@@ -207,6 +207,7 @@ async fn run_operator(
     let options = Options {
         gateway_image: args.gateway_image,
         resync_after: std::time::Duration::from_secs(args.resync_seconds.max(1)),
+        embedder: tool_embedder(),
         ..Options::default()
     };
     controller::run::run(
@@ -226,4 +227,27 @@ async fn run_operator(
         shutdown,
     )
     .await
+}
+
+/// The model that embeds tools at sync, from the environment (the operator image sets
+/// `SWITCHBOARD_EMBEDDING_MODEL_DIR`). Without one, or if it does not load, the operator
+/// still runs: tool search is lexical and Gateway status says why.
+fn tool_embedder() -> Option<controller::ToolEmbedder> {
+    use switchboard_gateway::search::embedder_from_env;
+    match embedder_from_env(&switchboard_gateway::upstream::http_client()) {
+        Ok(Some(embedder)) => {
+            tracing::info!(model = embedder.model_id(), "tool embeddings: on");
+            Some(controller::ToolEmbedder(embedder))
+        }
+        Ok(None) => {
+            tracing::info!(
+                "tool embeddings: off (no embedding model configured); tool search is lexical"
+            );
+            None
+        }
+        Err(error) => {
+            tracing::error!(%error, "tool embeddings: off (the embedding model did not load); tool search is lexical");
+            None
+        }
+    }
 }

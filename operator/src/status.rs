@@ -4,8 +4,10 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use switchboard_gateway::catalog::TargetCatalog;
+use switchboard_gateway::routes::RouteTable;
+use switchboard_gateway::search::{SearchMode, SearchSettings, embedded_tools};
 
-use crate::crd::{GatewayStatus, GatewayTargetStatus, UpstreamServerInfo, phase};
+use crate::crd::{GatewayStatus, GatewayTargetStatus, SearchStatus, UpstreamServerInfo, phase};
 
 pub const READY: &str = "Ready";
 pub const SYNCED: &str = "Synced";
@@ -24,6 +26,7 @@ pub mod reason {
     pub const AVAILABLE: &str = "Available";
     pub const PROGRESSING: &str = "Progressing";
     pub const SCALED_TO_ZERO: &str = "ScaledToZero";
+    pub const EMBEDDING_FAILED: &str = "EmbeddingFailed";
 }
 
 /// Why a sync happens; decides the transient state and the failure state.
@@ -202,6 +205,7 @@ pub fn sync_succeeded(
     });
     next.protocol_version = Some(catalog.protocol_version.clone());
     next.tool_naming = Some(summary.naming.clone());
+    next.embedded_tool_count = Some(embedded_tools(catalog) as u32);
     next.observed_generation = generation;
     let message = describe_catalog(catalog);
     set_condition(
@@ -391,6 +395,97 @@ pub fn gateway_status(
         now,
     );
     next
+}
+
+/// `Gateway.status.search`: which ranking the gateway's search tool can use with the
+/// served catalogs. `operator_model` is the model this operator embeds tools with.
+pub fn search_status(
+    settings: &SearchSettings,
+    routes: &RouteTable,
+    catalogs: &[&TargetCatalog],
+    operator_model: Option<&str>,
+) -> SearchStatus {
+    let tools = routes.tools().len() as u32;
+    if !settings.enabled {
+        return SearchStatus {
+            mode: "Disabled".into(),
+            tools,
+            message: "spec.search.enabled is false: no search tool is listed".into(),
+            ..SearchStatus::default()
+        };
+    }
+    let mut models = std::collections::BTreeSet::new();
+    let mut embedded_names = std::collections::HashSet::new();
+    for catalog in catalogs {
+        for tool in &catalog.tools {
+            if let Some(stored) = tool.embedding.as_ref().filter(|e| !e.vector.is_empty()) {
+                models.insert(stored.model.as_str());
+                embedded_names.insert(tool.name.as_str());
+            }
+        }
+    }
+    let mut lexical_only_targets = std::collections::BTreeSet::new();
+    let mut embedded = 0u32;
+    for listed in routes.tools() {
+        if embedded_names.contains(listed.exposed.as_str()) {
+            embedded += 1;
+        } else {
+            lexical_only_targets.insert(listed.route.target.to_string());
+        }
+    }
+    let model = models.iter().next_back().map(|m| (*m).to_owned());
+    let (mode, message) = if settings.mode == SearchMode::Lexical {
+        ("Lexical", "spec.search.mode is lexical".to_owned())
+    } else if embedded == 0 && operator_model.is_none() {
+        (
+            "Lexical",
+            "lexical only: the operator has no embedding model, so tools are not embedded (its image ships all-MiniLM-L6-v2 in SWITCHBOARD_EMBEDDING_MODEL_DIR; or set SWITCHBOARD_EMBEDDINGS_URL)".to_owned(),
+        )
+    } else if tools == 0 {
+        ("Lexical", "no tools are served yet".to_owned())
+    } else if embedded == 0 {
+        (
+            "Lexical",
+            "lexical only: no served tool has an embedding yet (computed at each target's next sync)".to_owned(),
+        )
+    } else if models.len() > 1 {
+        (
+            "Hybrid",
+            format!(
+                "tools were embedded with {} models ({}); the gateway uses those of its own model, the others are found lexically until their next sync",
+                models.len(),
+                models.iter().copied().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    } else if embedded < tools {
+        (
+            "Hybrid",
+            format!(
+                "{} of {tools} tools have no embedding and are found lexically only (targets: {})",
+                tools - embedded,
+                lexical_only_targets
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    } else {
+        (
+            "Hybrid",
+            format!(
+                "all {tools} tools embedded; queries are embedded by the gateway with the same model"
+            ),
+        )
+    };
+    SearchStatus {
+        mode: mode.into(),
+        tool_name: Some(settings.tool_name.clone()),
+        embedded_tools: embedded,
+        tools,
+        model,
+        message,
+    }
 }
 
 #[cfg(test)]

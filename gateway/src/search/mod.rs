@@ -49,7 +49,7 @@ pub use index::SearchIndex;
 pub use openai::{OpenAiConfig, OpenAiEmbedder};
 pub use setup::{
     EMBEDDINGS_API_KEY_ENV, EMBEDDINGS_MODEL_ENV, EMBEDDINGS_URL_ENV, MODEL_DIR_ENV,
-    SearchExposure, SearchSettings, embed_catalog, embedder_from_env,
+    SearchExposure, SearchSettings, embed_catalog, embedded_tools, embedder_from_env,
 };
 pub use summary::{IndexSummary, TargetSummary};
 pub use text::{definition_hash, embedding_text};

@@ -7,9 +7,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::SearchMode;
-use super::cache::{EmbeddingJob, RefreshStats, refresh_embeddings};
+use super::cache::{EmbeddingJob, RefreshStats, StoredEmbedding, refresh_embeddings};
 use super::embed::{AsyncEmbedder, EmbedError};
 use super::openai::{OpenAiConfig, OpenAiEmbedder};
+use super::text::definition_hash;
 use crate::catalog::TargetCatalog;
 
 /// Directory with all-MiniLM-L6-v2 (`model.safetensors`, `tokenizer.json`, `config.json`).
@@ -71,6 +72,22 @@ impl Default for SearchSettings {
     }
 }
 
+impl SearchSettings {
+    /// Tool names the gateway serves itself, as (name, owner) for
+    /// [`crate::routes::RouteTable::build_reserving`]: a target tool of that name is a
+    /// collision. The operator reserves the same names, so status reports what is served.
+    pub fn reserved_tools(&self) -> Vec<(String, String)> {
+        if self.enabled {
+            vec![(
+                self.tool_name.clone(),
+                "the built-in search tool".to_owned(),
+            )]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
 /// The embedder configured by environment: a local model directory (with the
 /// `embeddings` feature), else an OpenAI-compatible endpoint, else none (lexical search).
 pub fn embedder_from_env(
@@ -102,7 +119,11 @@ pub fn embedder_from_env(
 }
 
 /// Stores an embedding on every tool of `catalog`, reusing `previous`'s where the model
-/// and the tool's definition are unchanged.
+/// and the tool's definition are unchanged, and updates the catalog's content hash (the
+/// stored catalog changed even though clients see the same tools).
+///
+/// Loses nothing on failure: the tools keep `previous`'s embeddings that are still
+/// current (the others have none and are found lexically), and the error is returned.
 pub async fn embed_catalog(
     catalog: &mut TargetCatalog,
     previous: Option<&TargetCatalog>,
@@ -131,9 +152,32 @@ pub async fn embed_catalog(
             previous: old(&tool.name),
         })
         .collect();
-    let (embeddings, stats) = refresh_embeddings(embedder, &jobs).await?;
+    let outcome = refresh_embeddings(embedder, &jobs).await;
+    let embeddings: Vec<Option<StoredEmbedding>> = match &outcome {
+        Ok((embeddings, _)) => embeddings.iter().cloned().map(Some).collect(),
+        Err(_) => {
+            let model = embedder.model_id();
+            jobs.iter()
+                .map(|job| {
+                    let hash = definition_hash(job.name, job.description, job.input_schema);
+                    job.previous.filter(|p| p.is_current(model, &hash)).cloned()
+                })
+                .collect()
+        }
+    };
     for (tool, embedding) in catalog.tools.iter_mut().zip(embeddings) {
-        tool.embedding = Some(embedding);
+        tool.embedding = embedding;
     }
-    Ok(stats)
+    catalog.content_hash = catalog.compute_hash();
+    outcome.map(|(_, stats)| stats)
+}
+
+/// How many of `catalog`'s tools carry an embedding (tools without one are found
+/// lexically only).
+pub fn embedded_tools(catalog: &TargetCatalog) -> usize {
+    catalog
+        .tools
+        .iter()
+        .filter(|t| t.embedding.as_ref().is_some_and(|e| !e.vector.is_empty()))
+        .count()
 }

@@ -44,6 +44,22 @@ pub struct TargetSummary {
 }
 
 impl IndexSummary {
+    /// The summary of the targets `keep` accepts only (for a caller who may not see
+    /// every target).
+    pub fn restricted_to(&self, keep: impl Fn(&str) -> bool) -> IndexSummary {
+        let targets: Vec<TargetSummary> = self
+            .targets
+            .iter()
+            .filter(|t| keep(&t.target))
+            .cloned()
+            .collect();
+        IndexSummary {
+            total_tools: targets.iter().map(|t| t.tools).sum(),
+            has_vectors: self.has_vectors,
+            targets,
+        }
+    }
+
     /// A one-paragraph description for the built-in search tool, naming the domains it
     /// covers so agents know when to call it. Bounded in length for large catalogs.
     pub fn describe(&self) -> String {

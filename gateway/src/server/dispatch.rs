@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::context::CallContext;
 use super::forward::{call_tool, complete, get_prompt, read_resource, tool_ref};
 use super::{Snapshot, search_tool};
-use crate::auth::InboundAuthType;
+use crate::auth::{Caller, InboundAuthType};
 use crate::jsonrpc::RpcError;
 use crate::protocol::{self, Era};
 use crate::search::SearchExposure;
@@ -93,15 +93,16 @@ async fn answer(
     tracing::debug!(method, era = ?context.era, version = %context.protocol_version, trace_id = %context.trace.trace_id, "request");
     let result = match method {
         "ping" => Ok(json!({})),
-        "server/discover" if context.era == Era::Modern => Ok(discover(snapshot)),
+        "server/discover" if context.era == Era::Modern => Ok(discover(snapshot, &context.caller)),
         "tools/list" => {
             let view = snapshot.policy.for_caller(&context.caller);
             let search = snapshot.search.as_ref();
             let search_only =
                 search.is_some() && snapshot.settings.search.exposure == SearchExposure::SearchOnly;
             let pinned = &snapshot.settings.search.pinned_tools;
-            let visible: Vec<&Value> = search
-                .map(|s| &s.listed.definition)
+            let search_definition = search.map(|s| s.definition_for(&view));
+            let visible: Vec<&Value> = search_definition
+                .as_deref()
                 .into_iter()
                 .chain(
                     snapshot
@@ -167,21 +168,27 @@ async fn answer(
     })
 }
 
-pub(super) fn initialize_result(snapshot: &Snapshot, version: &str) -> Value {
+pub(super) fn initialize_result(snapshot: &Snapshot, version: &str, caller: &Caller) -> Value {
     json!({
         "protocolVersion": version,
         "capabilities": capabilities(),
         "serverInfo": server_info(),
-        "instructions": snapshot.instructions,
+        "instructions": instructions(snapshot, caller),
     })
 }
 
-fn discover(snapshot: &Snapshot) -> Value {
+fn discover(snapshot: &Snapshot, caller: &Caller) -> Value {
     json!({
         "supportedVersions": [protocol::MODERN_VERSION],
         "capabilities": capabilities(),
-        "instructions": snapshot.instructions,
+        "instructions": instructions(snapshot, caller),
     })
+}
+
+fn instructions(snapshot: &Snapshot, caller: &Caller) -> String {
+    snapshot
+        .instructions
+        .for_caller(|target| snapshot.policy.may_use_target(caller, target))
 }
 
 /// 2026-07-28 results carry `resultType`, the server's identity, and cache hints on lists.

@@ -158,7 +158,7 @@ pub(super) async fn message(
             if let Ok(mut current) = version.lock() {
                 current.clone_from(&negotiated);
             }
-            Ok(initialize_result(&snapshot, &negotiated))
+            Ok(initialize_result(&snapshot, &negotiated, &caller))
         } else {
             let negotiated = version.lock().map(|v| v.clone()).unwrap_or_default();
             // The client already reads an event stream: notifications go straight to it.

@@ -59,7 +59,7 @@ pub struct Snapshot {
     pub authenticator: Arc<InboundAuthenticator>,
     pub routes: RouteTable,
     pub upstreams: HashMap<String, UpstreamClient>,
-    pub instructions: String,
+    pub instructions: Instructions,
     pub limiter: Option<Arc<RateLimiter>>,
     pub policy: Policy,
     search: Option<search_tool::SearchTool>,
@@ -96,6 +96,34 @@ impl Gateway {
         audit: AuditLog,
     ) -> Arc<Self> {
         let http = http_client();
+        let embedder = query_embedder(&http);
+        Self::assemble(sealer, secrets, audit, embedder, http)
+    }
+
+    /// Like [`Gateway::new`], embedding search queries with `embedder` (`None`: lexical
+    /// search) instead of loading a model from the environment. Local mode shares the
+    /// model its syncs use this way, so it is loaded once.
+    pub fn with_query_embedder(
+        sealer: SessionSealer,
+        secrets: Arc<dyn SecretSource>,
+        embedder: Option<Arc<dyn AsyncEmbedder>>,
+    ) -> Arc<Self> {
+        Self::assemble(
+            sealer,
+            secrets,
+            AuditLog::default(),
+            embedder,
+            http_client(),
+        )
+    }
+
+    fn assemble(
+        sealer: SessionSealer,
+        secrets: Arc<dyn SecretSource>,
+        audit: AuditLog,
+        embedder: Option<Arc<dyn AsyncEmbedder>>,
+        http: reqwest::Client,
+    ) -> Arc<Self> {
         Arc::new(Self {
             snapshot: RwLock::new(None),
             sealer,
@@ -103,7 +131,7 @@ impl Gateway {
             metrics: Arc::new(Metrics::new()),
             audit: Arc::new(audit),
             spans: Arc::new(Spans::from_env(&http)),
-            embedder: query_embedder(&http),
+            embedder,
             http,
             sse: legacy_sse::SseSessions::default(),
         })
@@ -175,16 +203,8 @@ impl Gateway {
             .collect();
         catalogs.retain(|c| ages.contains_key(&c.target));
         precedence(&mut catalogs, &ages);
-        let search = &config.gateway.search;
-        let reserved = if search.enabled {
-            vec![(
-                search.tool_name.clone(),
-                "the built-in search tool".to_owned(),
-            )]
-        } else {
-            Vec::new()
-        };
-        let routes = RouteTable::build_reserving(&catalogs, &reserved);
+        let routes =
+            RouteTable::build_reserving(&catalogs, &config.gateway.search.reserved_tools());
         let policy = build_policy(&config, &routes, previous.as_deref())?;
         for warning in policy.warnings() {
             tracing::warn!(%warning, "authorization");
@@ -199,7 +219,7 @@ impl Gateway {
                 )
             })
             .collect();
-        let instructions = describe(&config.gateway, &catalogs);
+        let instructions = Instructions::new(&config.gateway, &catalogs);
         let search_tool = search_tool::SearchTool::build(
             &config.gateway,
             &routes,
@@ -305,33 +325,60 @@ fn query_embedder(http: &reqwest::Client) -> Option<Arc<dyn AsyncEmbedder>> {
     }
 }
 
-/// The `instructions` a client sees: what this gateway federates.
-fn describe(settings: &GatewaySettings, catalogs: &[TargetCatalog]) -> String {
-    let tools: usize = catalogs.iter().map(|c| c.tools.len()).sum();
-    let mut text = format!(
-        "Switchboard gateway {:?}: {tools} tools from {} MCP servers, named <server>{}<tool>.",
-        settings.name,
-        catalogs.len(),
-        settings.separator
-    );
-    for catalog in catalogs {
-        let title = catalog
-            .server_info
-            .get("title")
-            .or_else(|| catalog.server_info.get("name"))
-            .and_then(|v| v.as_str())
-            .unwrap_or(&catalog.target);
-        text.push_str(&format!(
-            "\n- {} ({title}): {} tools",
-            if catalog.prefix.is_empty() {
-                "(no prefix)"
-            } else {
-                &catalog.prefix
-            },
-            catalog.tools.len()
-        ));
+/// The `instructions` a client sees: what this gateway federates. Built per caller, so
+/// targets limited to other tenants are not even named.
+pub struct Instructions {
+    header: String,
+    /// (target, tools, line) per served catalog.
+    servers: Vec<(String, usize, String)>,
+}
+
+impl Instructions {
+    fn new(settings: &GatewaySettings, catalogs: &[TargetCatalog]) -> Self {
+        let servers = catalogs
+            .iter()
+            .map(|catalog| {
+                let title = catalog
+                    .server_info
+                    .get("title")
+                    .or_else(|| catalog.server_info.get("name"))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or(&catalog.target);
+                let prefix = if catalog.prefix.is_empty() {
+                    "(no prefix)"
+                } else {
+                    &catalog.prefix
+                };
+                let line = format!("\n- {prefix} ({title}): {} tools", catalog.tools.len());
+                (catalog.target.clone(), catalog.tools.len(), line)
+            })
+            .collect();
+        Self {
+            header: format!(
+                "Switchboard gateway {:?}: {{tools}} tools from {{servers}} MCP servers, named <server>{}<tool>.",
+                settings.name, settings.separator
+            ),
+            servers,
+        }
     }
-    text
+
+    /// The text for a caller who may use the targets `may_use_target` accepts.
+    pub fn for_caller(&self, may_use_target: impl Fn(&str) -> bool) -> String {
+        let visible: Vec<&(String, usize, String)> = self
+            .servers
+            .iter()
+            .filter(|(target, _, _)| may_use_target(target))
+            .collect();
+        let tools: usize = visible.iter().map(|(_, n, _)| n).sum();
+        let mut text = self
+            .header
+            .replace("{tools}", &tools.to_string())
+            .replace("{servers}", &visible.len().to_string());
+        for (_, _, line) in visible {
+            text.push_str(line);
+        }
+        text
+    }
 }
 
 /// The HTTP surface: `/mcp` (streamable HTTP), `/sse` + `/messages` (legacy), the OAuth

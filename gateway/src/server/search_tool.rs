@@ -4,6 +4,7 @@
 //! from the catalogs, computed at sync time); the query is embedded per request when the
 //! gateway has a model, else the search is lexical.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,11 +14,14 @@ use serde_json::{Value, json};
 use super::Snapshot;
 use super::context::CallContext;
 use super::forward::{CallRecord, record_call, tool_ref};
+use crate::authz::CallerPolicy;
 use crate::catalog::TargetCatalog;
 use crate::config::GatewaySettings;
 use crate::jsonrpc::RpcError;
 use crate::routes::{Listed, Route, RouteTable};
-use crate::search::{AsyncEmbedder, SearchDocument, SearchIndex, SearchMode, SearchQuery};
+use crate::search::{
+    AsyncEmbedder, IndexSummary, SearchDocument, SearchIndex, SearchMode, SearchQuery,
+};
 
 const DEFAULT_LIMIT: usize = 5;
 const MAX_LIMIT: usize = 50;
@@ -28,6 +32,8 @@ pub(super) struct SearchTool {
     /// The tool as listed, under its configured name.
     pub listed: Listed,
     index: SearchIndex,
+    /// Per-target coverage, for the description each caller sees.
+    summary: IndexSummary,
     mode: SearchMode,
 }
 
@@ -80,36 +86,18 @@ impl SearchTool {
             .collect();
         let index = SearchIndex::build(docs);
         let summary = index.summary();
-        let targets: Vec<&str> = summary.targets.iter().map(|t| t.target.as_str()).collect();
-        let description = summary.describe();
-        let definition = json!({
-            "name": search.tool_name,
-            "title": "Search tools",
-            "description": description,
-            "inputSchema": {
-                "type": "object",
-                "properties": {
-                    "query": {"type": "string", "description": "The task, in plain words, e.g. \"add a product to the shopping cart\""},
-                    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT, "description": "How many tools to return"},
-                    "targets": {"type": "array", "items": {"type": "string", "enum": targets}, "description": "Only tools of these servers"},
-                    "mode": {"type": "string", "enum": ["hybrid", "lexical", "vector"], "description": "Ranking method (default: hybrid, lexical when no model is loaded)"}
-                },
-                "required": ["query"],
-                "additionalProperties": false
-            },
-            "annotations": {"readOnlyHint": true, "openWorldHint": false},
-        });
         let listed = Listed {
             route: Route {
                 target: Arc::from(OWNER),
                 upstream_name: "search".to_owned(),
             },
             exposed: search.tool_name.clone(),
-            definition,
+            definition: definition(&search.tool_name, &summary),
         };
         Some(Self {
             listed,
             index,
+            summary,
             mode: search.mode,
         })
     }
@@ -118,10 +106,169 @@ impl SearchTool {
     pub fn has_vectors(&self) -> bool {
         self.index.has_vectors()
     }
+
+    /// The tool as `view`'s caller sees it: described from the targets it may use only,
+    /// so a tenant's targets stay invisible to other tenants here too.
+    pub fn definition_for(&self, view: &CallerPolicy<'_, '_>) -> Cow<'_, Value> {
+        if self
+            .summary
+            .targets
+            .iter()
+            .all(|t| view.may_use_target(&t.target))
+        {
+            return Cow::Borrowed(&self.listed.definition);
+        }
+        let visible = self.summary.restricted_to(|t| view.may_use_target(t));
+        Cow::Owned(definition(&self.listed.exposed, &visible))
+    }
+}
+
+/// The listed definition: its description and target enum say what `summary` covers.
+fn definition(tool_name: &str, summary: &IndexSummary) -> Value {
+    let targets: Vec<&str> = summary.targets.iter().map(|t| t.target.as_str()).collect();
+    json!({
+        "name": tool_name,
+        "title": "Search tools",
+        "description": summary.describe(),
+        "inputSchema": {
+            "type": "object",
+            "properties": {
+                "query": {"type": "string", "minLength": 1, "description": "The task, in plain words, e.g. \"add a product to the shopping cart\""},
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT, "description": "How many tools to return"},
+                "targets": {"type": "array", "items": {"type": "string", "enum": targets}, "description": "Only tools of these servers (empty: all)"},
+                "mode": {"type": "string", "enum": ["hybrid", "lexical", "vector"], "description": "Ranking method (default: hybrid, lexical when no model is loaded)"}
+            },
+            "required": ["query"],
+            "additionalProperties": false
+        },
+        "annotations": {"readOnlyHint": true, "openWorldHint": false},
+    })
 }
 
 fn tool_error(text: String) -> Value {
     json!({"content": [{"type": "text", "text": text}], "isError": true})
+}
+
+/// The arguments of one search, validated against the listed schema.
+struct SearchArguments {
+    query: String,
+    limit: usize,
+    targets: Option<Vec<String>>,
+    mode: Option<SearchMode>,
+}
+
+/// Validates `arguments` like the schema says; the error tells the caller (an agent,
+/// usually) exactly what to fix. Targets the caller may not use are unknown here.
+fn parse_arguments(
+    arguments: &Value,
+    search: &SearchTool,
+    view: &CallerPolicy<'_, '_>,
+) -> Result<SearchArguments, String> {
+    let Some(object) = arguments.as_object() else {
+        return Err(format!(
+            "arguments must be an object like {{\"query\": \"...\"}}, not {}",
+            kind_of(arguments)
+        ));
+    };
+    let mut unknown: Vec<&str> = object
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !["query", "limit", "targets", "mode"].contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        unknown.sort_unstable();
+        return Err(format!(
+            "unknown argument(s) {}: the arguments are query, limit, targets and mode",
+            unknown.join(", ")
+        ));
+    }
+    let query = match object.get("query") {
+        Some(Value::String(text)) if !text.trim().is_empty() => text.trim().to_owned(),
+        Some(Value::String(_)) | None => {
+            return Err("query must be a non-empty string describing the task".into());
+        }
+        Some(other) => {
+            return Err(format!(
+                "query must be a string describing the task, not {}",
+                kind_of(other)
+            ));
+        }
+    };
+    let limit = match object.get("limit") {
+        None | Some(Value::Null) => DEFAULT_LIMIT,
+        Some(value) => match value.as_u64() {
+            Some(n) if (1..=MAX_LIMIT as u64).contains(&n) => n as usize,
+            _ => {
+                return Err(format!(
+                    "limit must be an integer from 1 to {MAX_LIMIT}, not {value}"
+                ));
+            }
+        },
+    };
+    let visible: Vec<&str> = search
+        .summary
+        .targets
+        .iter()
+        .map(|t| t.target.as_str())
+        .filter(|t| view.may_use_target(t))
+        .collect();
+    let targets = match object.get("targets") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => {
+            let mut names = Vec::with_capacity(items.len());
+            for item in items {
+                let Some(name) = item.as_str() else {
+                    return Err(format!(
+                        "targets must be a list of server names, not a list holding {}",
+                        kind_of(item)
+                    ));
+                };
+                if !visible.contains(&name) {
+                    return Err(format!(
+                        "unknown target {name:?}: the servers are {}",
+                        visible.join(", ")
+                    ));
+                }
+                names.push(name.to_owned());
+            }
+            Some(names)
+        }
+        Some(other) => {
+            return Err(format!(
+                "targets must be a list of server names, not {}",
+                kind_of(other)
+            ));
+        }
+    };
+    let mode = match object.get("mode") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(mode)) if mode == "lexical" => Some(SearchMode::Lexical),
+        Some(Value::String(mode)) if mode == "vector" => Some(SearchMode::Vector),
+        Some(Value::String(mode)) if mode == "hybrid" => Some(SearchMode::Hybrid),
+        Some(other) => {
+            return Err(format!(
+                "unknown mode {other}: use hybrid, lexical or vector"
+            ));
+        }
+    };
+    Ok(SearchArguments {
+        query,
+        limit,
+        targets,
+        mode,
+    })
+}
+
+/// "a number", "a list"... for error messages.
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Answers a call of the search tool with the tools the caller may call, best first.
@@ -136,43 +283,29 @@ pub(super) async fn call(
         .get("arguments")
         .cloned()
         .unwrap_or_else(|| json!({}));
-    let query = arguments
-        .get("query")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    if query.is_empty() {
-        return Ok(tool_error(
-            "query must be a non-empty string describing the task".into(),
-        ));
-    }
-    let limit = arguments
-        .get("limit")
-        .and_then(Value::as_u64)
-        .map_or(DEFAULT_LIMIT, |l| (l as usize).clamp(1, MAX_LIMIT));
-    let targets: Option<Vec<String>> =
-        arguments
-            .get("targets")
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            });
-    let mode = match arguments.get("mode").and_then(Value::as_str) {
-        Some("lexical") => SearchMode::Lexical,
-        Some("vector") => SearchMode::Vector,
-        Some("hybrid") => SearchMode::Hybrid,
-        Some(other) => {
-            return Ok(tool_error(format!(
-                "unknown mode {other:?}: use hybrid, lexical or vector"
-            )));
+    let view = snapshot.policy.for_caller(&context.caller);
+    let parsed = match parse_arguments(&arguments, search, &view) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            let result = tool_error(message.clone());
+            let call = CallRecord {
+                tool: &search.listed,
+                label: "tool_error",
+                elapsed: started.elapsed(),
+                arguments: Some(&arguments),
+                reason: Some(message),
+            };
+            record_call(snapshot, context, &call, Some(&result));
+            return Ok(result);
         }
-        None => search.mode,
     };
+    let SearchArguments {
+        query,
+        limit,
+        targets,
+        mode,
+    } = parsed;
+    let mode = mode.unwrap_or(search.mode);
     let embedding = match (
         &snapshot.embedder,
         search.has_vectors() && mode != SearchMode::Lexical,
@@ -186,7 +319,6 @@ pub(super) async fn call(
         },
         _ => None,
     };
-    let view = snapshot.policy.for_caller(&context.caller);
     let may_see = |name: &str| {
         snapshot
             .routes

@@ -405,7 +405,7 @@ fn initialize(
     };
     let mut response = json_response(
         StatusCode::OK,
-        &jsonrpc::success(id, initialize_result(snapshot, version)),
+        &jsonrpc::success(id, initialize_result(snapshot, version, caller)),
     );
     if let Ok(value) = HeaderValue::from_str(&session_id) {
         response

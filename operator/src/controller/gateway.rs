@@ -15,7 +15,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use serde_json::json;
 
-use super::{Context, Error, apply, catalog_maps, routes, served, targets_of};
+use super::{Context, Error, ToolEmbedder, apply, catalog_maps, routes, served, targets_of};
 use crate::crd::{Gateway, GatewayStatus, phase};
 use crate::render::FIELD_MANAGER;
 use crate::render::gateway::{
@@ -98,7 +98,17 @@ pub async fn reconcile_gateway(gateway: &Gateway, ctx: &Context) -> Result<Actio
     let targets = targets_of(&client, &namespace, &name).await?;
     let maps = catalog_maps(&client, &namespace, &name).await?;
     let served = served(&targets, maps);
-    let tool_count = routes(&served).tools().len();
+    let table = routes(&served, gateway);
+    let tool_count = table.tools().len();
+    let search = status::search_status(
+        &gateway.spec.search.clone().unwrap_or_default(),
+        &table,
+        &served.iter().map(|(_, s)| &s.catalog).collect::<Vec<_>>(),
+        ctx.options
+            .embedder
+            .as_ref()
+            .map(|ToolEmbedder(e)| e.model_id()),
+    );
 
     ensure_session_key(ctx, gateway, &namespace).await?;
     let children = render(&GatewayInputs {
@@ -157,7 +167,7 @@ pub async fn reconcile_gateway(gateway: &Gateway, ctx: &Context) -> Result<Actio
         .count();
     let current = gateway.status.clone().unwrap_or_default();
     let now = Time(k8s_openapi::jiff::Timestamp::now());
-    let next = status::gateway_status(
+    let mut next = status::gateway_status(
         &current,
         &children.endpoint,
         ready,
@@ -168,6 +178,7 @@ pub async fn reconcile_gateway(gateway: &Gateway, ctx: &Context) -> Result<Actio
         gateway.metadata.generation,
         &now,
     );
+    next.search = Some(search);
     if current.config_hash.is_some() && current.config_hash != next.config_hash {
         ctx.event(
             gateway,

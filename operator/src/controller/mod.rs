@@ -17,8 +17,9 @@ use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_gateway::routes::{RouteTable, precedence};
+use switchboard_gateway::search::AsyncEmbedder;
 
-use crate::crd::{GatewayTarget, SecretKeyRef, referenced_secrets};
+use crate::crd::{Gateway, GatewayTarget, SecretKeyRef, referenced_secrets};
 use crate::metrics::Metrics;
 use crate::render::catalog::{StoredCatalog, read_stored};
 use crate::render::gateway::ServedTarget;
@@ -62,6 +63,21 @@ pub struct Options {
     /// First retry delay of a transient failure; doubles up to `max_retry`.
     pub min_retry: Duration,
     pub max_retry: Duration,
+    /// Embeds tools at sync time for semantic search; `None`: tool search is lexical.
+    pub embedder: Option<ToolEmbedder>,
+}
+
+/// The model that embeds tool definitions (gateway pods embed queries with the same
+/// model, shipped in both images).
+#[derive(Clone)]
+pub struct ToolEmbedder(pub Arc<dyn AsyncEmbedder>);
+
+impl std::fmt::Debug for ToolEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ToolEmbedder")
+            .field(&self.0.model_id())
+            .finish()
+    }
 }
 
 impl Default for Options {
@@ -72,6 +88,7 @@ impl Default for Options {
             resync_after: Duration::from_secs(3600),
             min_retry: Duration::from_secs(5),
             max_retry: Duration::from_secs(300),
+            embedder: None,
         }
     }
 }
@@ -324,15 +341,17 @@ pub(crate) fn served(
     served
 }
 
-/// The route table the gateway builds from `served` (same precedence rules).
-pub(crate) fn routes(served: &[(ServedTarget, StoredCatalog)]) -> RouteTable {
+/// The route table the gateway builds from `served` (same precedence rules, same
+/// reserved names).
+pub(crate) fn routes(served: &[(ServedTarget, StoredCatalog)], gateway: &Gateway) -> RouteTable {
     let ages: HashMap<String, String> = served
         .iter()
         .map(|(t, _)| (t.settings.name.clone(), t.settings.created_at.clone()))
         .collect();
     let mut catalogs: Vec<_> = served.iter().map(|(_, s)| s.catalog.clone()).collect();
     precedence(&mut catalogs, &ages);
-    RouteTable::build(&catalogs)
+    let search = gateway.spec.search.clone().unwrap_or_default();
+    RouteTable::build_reserving(&catalogs, &search.reserved_tools())
 }
 
 /// Secrets a target needs, in a stable order.

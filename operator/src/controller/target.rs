@@ -13,16 +13,17 @@ use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use serde_json::json;
+use switchboard_gateway::search::{embed_catalog, embedded_tools};
 use switchboard_gateway::sync::sync_target;
 use switchboard_gateway::upstream::UpstreamClient;
 
 use super::{
-    Context, Error, apply, catalog_maps, created_at, key_of, routes, secret_refs, served,
-    targets_of,
+    Context, Error, ToolEmbedder, apply, catalog_maps, created_at, key_of, routes, secret_refs,
+    served, targets_of,
 };
 use crate::crd::{Gateway, GatewayTarget, GatewayTargetStatus, SecretKeyRef, phase};
 use crate::manifests::{gateway_settings, target_settings};
-use crate::render::catalog::{catalog_config_maps, shard_of, up_to_date};
+use crate::render::catalog::{catalog_config_maps, read_stored, shard_of, up_to_date};
 use crate::render::gateway::{mounted_config_maps, workload_name};
 use crate::render::{FIELD_MANAGER, SYNC_REQUESTED_AT, TARGET_FINALIZER, labels};
 use crate::status::{self, SyncKind, SyncSummary, reason};
@@ -173,7 +174,7 @@ pub async fn reconcile_target(target: &GatewayTarget, ctx: &Context) -> Result<A
         let targets = targets_of(&ctx.client, &namespace, &gateway_name).await?;
         let maps = catalog_maps(&ctx.client, &namespace, &gateway_name).await?;
         let served = served(&targets, maps);
-        let table = routes(&served);
+        let table = routes(&served, &gateway);
         let mut lost: Vec<String> = table
             .collisions()
             .iter()
@@ -404,7 +405,8 @@ async fn sync(
                     error.reason(),
                     format!("{error} (endpoint {})", redacted(&settings.endpoint)),
                 )),
-                Ok(catalog) => {
+                Ok(mut catalog) => {
+                    embed_tools(ctx, target, &mut catalog).await?;
                     match catalog_config_maps(target, &catalog, &settings, ctx.options.shard_bytes)
                     {
                         Err(error) => Err(fail(error.reason(), error.to_string())),
@@ -467,6 +469,57 @@ async fn sync(
             Ok((next, wait.or(Some(ctx.options.resync_after))))
         }
     }
+}
+
+/// Stores tool embeddings for semantic search in `catalog`, reusing the served catalog's
+/// for tools whose definition did not change. A failure never fails the sync: it is
+/// reported, and tools without an embedding are found lexically.
+async fn embed_tools(
+    ctx: &Context,
+    target: &GatewayTarget,
+    catalog: &mut switchboard_gateway::catalog::TargetCatalog,
+) -> Result<(), Error> {
+    let Some(ToolEmbedder(embedder)) = &ctx.options.embedder else {
+        return Ok(());
+    };
+    let namespace = target.namespace().unwrap_or_else(|| "default".into());
+    let name = target.name_any();
+    let existing = own_maps(&Api::namespaced(ctx.client.clone(), &namespace), &name).await?;
+    // An unreadable or missing previous catalog only means computing everything again.
+    let previous = (!existing.is_empty())
+        .then(|| read_stored(&name, &existing).ok())
+        .flatten();
+    let started = Instant::now();
+    match embed_catalog(
+        catalog,
+        previous.as_ref().map(|p| &p.catalog),
+        embedder.as_ref(),
+    )
+    .await
+    {
+        Ok(stats) => tracing::info!(
+            reused = stats.reused,
+            computed = stats.computed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "tool embeddings"
+        ),
+        Err(error) => {
+            let kept = embedded_tools(catalog);
+            tracing::warn!(%error, kept, "tool embeddings failed");
+            ctx.event(
+                target,
+                EventType::Warning,
+                reason::EMBEDDING_FAILED,
+                "Sync",
+                format!(
+                    "tool embeddings failed ({error}); {kept} of {} tools keep their previous embedding, the others are found by tool search lexically only",
+                    catalog.tools.len()
+                ),
+            )
+            .await;
+        }
+    }
+    Ok(())
 }
 
 /// The endpoint without userinfo or query, which may carry credentials.

@@ -185,7 +185,7 @@ pub fn render(inputs: &GatewayInputs<'_>) -> Result<GatewayChildren, RenderError
     let resources = match &gateway.spec.resources {
         Some(resources) => serde_json::to_value(resources).unwrap_or(Value::Null),
         None => {
-            json!({"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "512Mi"}})
+            json!({"requests": {"cpu": "50m", "memory": "160Mi"}, "limits": {"memory": "512Mi"}})
         }
     };
     let mut pod_annotations = BTreeMap::new();
