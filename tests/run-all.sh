@@ -66,7 +66,7 @@ cargo build --workspace --all-targets --all-features || { fail_step build; built
 if ((cargo_tests)); then
     if command -v cargo-nextest >/dev/null; then
         step "cargo nextest run --workspace --all-features"
-        cargo nextest run --workspace --all-features --no-tests=warn 2>&1 | tee "$logs/nextest.log"
+        cargo nextest run --workspace --all-features --no-fail-fast --no-tests=warn 2>&1 | tee "$logs/nextest.log"
         code=${PIPESTATUS[0]}
         # Summary [   0.02s] 12 tests run: 11 passed, 1 failed, 0 skipped
         summary="$(grep -E 'Summary \[.*tests? run:' "$logs/nextest.log" | tail -1)"

@@ -41,7 +41,15 @@ fn crds_carry_short_names_categories_status_and_printer_columns() {
         .collect();
     assert_eq!(
         columns,
-        ["Gateway", "Status", "Tools", "Last Sync", "Reason", "Age"]
+        [
+            "Gateway",
+            "Status",
+            "Tools",
+            "Last Sync",
+            "Embedded",
+            "Reason",
+            "Age"
+        ]
     );
     let gateway = serde_json::to_value(Gateway::crd()).unwrap();
     assert_eq!(gateway["spec"]["names"]["shortNames"][0], "mcpgw");
@@ -51,5 +59,8 @@ fn crds_carry_short_names_categories_status_and_printer_columns() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(columns, ["Endpoint", "Targets", "Tools", "Ready", "Age"]);
+    assert_eq!(
+        columns,
+        ["Endpoint", "Targets", "Tools", "Ready", "Search", "Age"]
+    );
 }

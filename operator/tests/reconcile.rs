@@ -880,3 +880,65 @@ async fn a_gateway_naming_change_resyncs_its_targets() {
     assert!(tool_names(&w.catalog_maps("cart").await).contains(&"cart__tool_0000".to_owned()));
     assert_eq!(w.status("cart").await.tool_naming.as_deref(), Some("__/64"));
 }
+
+#[tokio::test]
+async fn authorization_bindings_survive_a_prefix_rename_in_the_rendered_config() {
+    use switchboard_gateway::auth::Caller;
+    use switchboard_gateway::authz::{BoundTool, ToolRef};
+    use switchboard_gateway::catalog::TargetCatalog;
+    use switchboard_gateway::secrets::MemorySecretSource;
+    use switchboard_gateway::server::Gateway as DataPlane;
+    use switchboard_gateway::server::session::SessionSealer;
+
+    let upstream = Upstream::start(&["--tools", "1"]);
+    let rules = "  authorization:\n    rules:\n    - {name: no-grow, action: Deny, tools: [\"cart___grow\"]}\n";
+    let w = world(vec![
+        gateway_yaml("shop", rules),
+        target_yaml("cart", "shop", &upstream.url, ""),
+    ])
+    .await;
+    w.reconcile_target("cart").await;
+    w.reconcile_gateway("shop").await;
+    let bound = |config: &switchboard_gateway::config::RuntimeConfig| {
+        let bindings = config.gateway.policy_bindings.clone().unwrap_or_default();
+        let rule = bindings.rules.iter().find(|b| b.rule == "no-grow").cloned();
+        rule.map(|r| r.pairs).unwrap_or_default()
+    };
+    let grow = BoundTool {
+        target: "cart".into(),
+        upstream_name: "grow".into(),
+    };
+    assert_eq!(
+        bound(&w.runtime_config("shop").await),
+        std::slice::from_ref(&grow)
+    );
+
+    // The prefix changes: the pattern no longer matches the exposed name, but the rule
+    // stays bound to (cart, grow), in the config every new pod starts from.
+    w.patch_spec("cart", json!({"toolPrefix": "basket"})).await;
+    w.reconcile_target("cart").await;
+    w.reconcile_gateway("shop").await;
+    let config = w.runtime_config("shop").await;
+    assert_eq!(bound(&config), [grow]);
+
+    // A fresh gateway (no previous snapshot) loaded from that config denies basket___grow.
+    let maps = w.catalog_maps("cart").await;
+    let catalog: TargetCatalog = switchboard_operator::render::catalog::read_stored("cart", &maps)
+        .unwrap()
+        .catalog;
+    let gateway = DataPlane::new(
+        SessionSealer::random(60).unwrap(),
+        std::sync::Arc::new(MemorySecretSource::new()),
+    );
+    gateway.load(config, vec![catalog]).unwrap();
+    let snapshot = gateway.snapshot().unwrap();
+    let caller = Caller::anonymous();
+    let view = snapshot.policy.for_caller(&caller);
+    let tool = |upstream_name: &'static str, exposed: &'static str| ToolRef {
+        exposed,
+        target: "cart",
+        upstream_name,
+    };
+    assert!(!view.allows(&tool("grow", "basket___grow")));
+    assert!(view.allows(&tool("tool_0000", "basket___tool_0000")));
+}

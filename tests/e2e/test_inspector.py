@@ -41,3 +41,15 @@ def test_inspector_reads_a_resource_and_gets_a_prompt(gateway):
     prompt = inspector(gateway.url, "--method", "prompts/get", "--prompt-name",
                        "cart___checkout_prompt", "--prompt-args", "customer=ada")
     assert prompt["messages"][0]["content"]["text"] == "Please check out the cart for ada."
+
+
+def test_inspector_finds_a_tool_with_the_search_tool(gateway):
+    """What the demo suggests: a task in plain words → the tool to call, with its schema."""
+    result = inspector(gateway.url, "--method", "tools/call", "--tool-name",
+                       "switchboard_search_tools", "--tool-arg", "query=add a product to my cart",
+                       "--tool-arg", "limit=2")
+    assert result.get("isError") in (None, False), result
+    tools = result["structuredContent"]["tools"]
+    assert [t["name"] for t in tools][0] == "cart___add_item", tools
+    assert len(tools) == 2
+    assert "item_id" in tools[0]["inputSchema"]["properties"]

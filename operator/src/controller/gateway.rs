@@ -18,10 +18,15 @@ use serde_json::json;
 use super::{Context, Error, ToolEmbedder, apply, catalog_maps, routes, served, targets_of};
 use crate::crd::{Gateway, GatewayStatus, phase};
 use crate::render::FIELD_MANAGER;
+use crate::render::catalog::StoredCatalog;
 use crate::render::gateway::{
-    GatewayInputs, render, session_secret, session_secret_name, workload_name,
+    CONFIG_KEY, GatewayInputs, ServedTarget, config_map_name, render, session_secret,
+    session_secret_name, workload_name,
 };
 use crate::status;
+use switchboard_gateway::authz::{Policy, PolicyBindings, TargetTenancy, ToolRef};
+use switchboard_gateway::config::RuntimeConfig;
+use switchboard_gateway::routes::RouteTable;
 
 pub const CONTROLLER: &str = "gateway";
 
@@ -110,11 +115,14 @@ pub async fn reconcile_gateway(gateway: &Gateway, ctx: &Context) -> Result<Actio
             .map(|ToolEmbedder(e)| e.model_id()),
     );
 
+    let policy_bindings = policy_bindings(ctx, gateway, &namespace, &table, &served).await?;
+
     ensure_session_key(ctx, gateway, &namespace).await?;
     let children = render(&GatewayInputs {
         gateway,
         default_image: &ctx.options.gateway_image,
         targets: served.into_iter().map(|(t, _)| t).collect(),
+        policy_bindings,
     })?;
     let workload = workload_name(&name);
     apply(
@@ -206,6 +214,55 @@ pub async fn reconcile_gateway(gateway: &Gateway, ctx: &Context) -> Result<Actio
     }
     write_status(ctx, gateway, &current, &next).await?;
     Ok(Action::requeue(ctx.options.resync_after))
+}
+
+/// What the Gateway's authorization rules are bound to, written into the runtime config
+/// so that every pod, including one started after a prefix rename, applies a rule to the
+/// same (target, upstream tool) pairs: resolved against the served tools, keeping every
+/// pair the previous render had bound. `None` without rules.
+async fn policy_bindings(
+    ctx: &Context,
+    gateway: &Gateway,
+    namespace: &str,
+    table: &RouteTable,
+    served: &[(ServedTarget, StoredCatalog)],
+) -> Result<Option<PolicyBindings>, Error> {
+    let Some(rules) = &gateway.spec.authorization else {
+        return Ok(None);
+    };
+    let maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), namespace);
+    let previous = maps
+        .get_opt(&config_map_name(&gateway.name_any()))
+        .await?
+        .and_then(|map| map.data?.remove(CONFIG_KEY))
+        .and_then(|json| serde_json::from_str::<RuntimeConfig>(&json).ok())
+        .and_then(|config| config.gateway.policy_bindings)
+        .unwrap_or_default();
+    let tenancy: Vec<TargetTenancy> = served
+        .iter()
+        .filter(|(t, _)| !t.settings.tenants.is_empty())
+        .map(|(t, _)| TargetTenancy {
+            target: t.settings.name.clone(),
+            tenants: t.settings.tenants.clone(),
+        })
+        .collect();
+    let tools: Vec<ToolRef> = table
+        .tools()
+        .iter()
+        .map(|t| ToolRef {
+            exposed: &t.exposed,
+            target: &t.route.target,
+            upstream_name: &t.route.upstream_name,
+        })
+        .collect();
+    match Policy::build_carrying(rules, &tenancy, &tools, &previous) {
+        Ok(policy) => Ok(Some(policy.bindings())),
+        Err(error) => {
+            // The gateway refuses the same rules at load and says why; keep what was bound.
+            tracing::warn!(%error, "authorization rules do not compile");
+            Ok(Some(previous))
+        }
+    }
 }
 
 /// Creates the session-key Secret once; an existing key is never replaced, so sealed

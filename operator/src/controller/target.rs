@@ -484,7 +484,8 @@ async fn embed_tools(
     };
     let namespace = target.namespace().unwrap_or_else(|| "default".into());
     let name = target.name_any();
-    let existing = own_maps(&Api::namespaced(ctx.client.clone(), &namespace), &name).await?;
+    let maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &namespace);
+    let existing = own_maps(&maps, &name).await?;
     // An unreadable or missing previous catalog only means computing everything again.
     let previous = (!existing.is_empty())
         .then(|| read_stored(&name, &existing).ok())

@@ -52,6 +52,6 @@ pub async fn run(
 
 fn print_next_steps(url: &str) {
     println!(
-        "\nTry it:\n  npx @modelcontextprotocol/inspector@0.15.0 --cli {url} --transport http --method tools/list\n  npx @modelcontextprotocol/inspector@0.15.0 --cli {url} --transport http --method tools/call --tool-name catalog___get_item --tool-arg item_id=sku-1001\nOr open the Inspector UI with: npx @modelcontextprotocol/inspector@0.15.0  (transport: Streamable HTTP, URL: {url})\nPress Ctrl-C to stop."
+        "\nTry it:\n  npx @modelcontextprotocol/inspector@0.15.0 --cli {url} --transport http --method tools/list\n  npx @modelcontextprotocol/inspector@0.15.0 --cli {url} --transport http --method tools/call --tool-name catalog___get_item --tool-arg item_id=sku-1001\n  npx @modelcontextprotocol/inspector@0.15.0 --cli {url} --transport http --method tools/call --tool-name switchboard_search_tools --tool-arg 'query=add an item to my cart'\nOr open the Inspector UI with: npx @modelcontextprotocol/inspector@0.15.0  (transport: Streamable HTTP, URL: {url})\nPress Ctrl-C to stop."
     );
 }

@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::ObjectMeta;
 use serde_json::{Value, json};
+use switchboard_gateway::authz::PolicyBindings;
 use switchboard_gateway::config::{RuntimeConfig, TargetSettings};
 
 use super::{RenderError, annotations, common_labels, from_json, labels, owner_ref, sha256};
@@ -54,6 +55,9 @@ pub struct GatewayInputs<'a> {
     pub default_image: &'a str,
     /// Sorted by target name.
     pub targets: Vec<ServedTarget>,
+    /// What each authorization rule's `tools` patterns are bound to (see
+    /// `switchboard_gateway::authz::PolicyBindings`), so pods started later keep them.
+    pub policy_bindings: Option<PolicyBindings>,
 }
 
 /// The rendered children.
@@ -146,7 +150,8 @@ pub fn render(inputs: &GatewayInputs<'_>) -> Result<GatewayChildren, RenderError
     let gateway = inputs.gateway;
     let (name, namespace) = names(gateway);
     let workload = workload_name(&name);
-    let config = runtime_config(gateway, &inputs.targets);
+    let mut config = runtime_config(gateway, &inputs.targets);
+    config.gateway.policy_bindings = inputs.policy_bindings.clone();
     let config_json =
         serde_json::to_string_pretty(&config).map_err(|source| RenderError::Build {
             what: "runtime config".into(),
@@ -389,6 +394,7 @@ spec:
 
     fn render_with(gateway: &Gateway, targets: Vec<ServedTarget>) -> GatewayChildren {
         render(&GatewayInputs {
+            policy_bindings: None,
             gateway,
             default_image: "example/gateway:1",
             targets,
@@ -597,6 +603,7 @@ spec:
     fn a_gateway_without_uid_cannot_own_children() {
         let gw = gateway(&GATEWAY.replace(", uid: 7e1d0000-0000-0000-0000-000000000001", ""));
         let error = render(&GatewayInputs {
+            policy_bindings: None,
             gateway: &gw,
             default_image: "x",
             targets: vec![],
