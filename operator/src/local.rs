@@ -14,7 +14,7 @@ use switchboard_gateway::catalog::TargetCatalog;
 use switchboard_gateway::config::{RuntimeConfig, TargetSettings};
 use switchboard_gateway::naming::NamingPolicy;
 use switchboard_gateway::search::{
-    AsyncEmbedder, EMBEDDINGS_URL_ENV, MODEL_DIR_ENV, embed_catalog, embedded_tools,
+    AsyncEmbedder, EMBEDDINGS_URL_ENV, MODEL_DIR_ENV, SearchMode, embed_catalog, embedded_tools,
     embedder_from_env,
 };
 use switchboard_gateway::secrets::SecretSource;
@@ -168,7 +168,10 @@ pub async fn run(
             catalogs.insert(settings.name.clone(), catalog);
         }
     }
-    if config.gateway.search.enabled {
+    let search = &config.gateway.search;
+    if search.enabled && search.mode == SearchMode::Lexical {
+        say("search: lexical (spec.search.mode)");
+    } else if search.enabled {
         say(&search_status(tools.embedder.as_deref(), catalogs.values()));
     }
 
