@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+use crate::authz::ToolRef;
 use crate::catalog::{CatalogEntry, TargetCatalog};
 
 /// `_meta` key under which listed items publish their origin (the name mapping).
@@ -29,6 +30,17 @@ pub struct Listed {
     pub exposed: String,
     /// The upstream definition under its exposed name.
     pub definition: Value,
+}
+
+impl Listed {
+    /// The tool as authorization sees it.
+    pub fn tool_ref(&self) -> ToolRef<'_> {
+        ToolRef {
+            exposed: &self.exposed,
+            target: &self.route.target,
+            upstream_name: &self.route.upstream_name,
+        }
+    }
 }
 
 /// Two targets wanted the same exposed name; `dropped` does not serve it.

@@ -167,6 +167,22 @@ mod with_model {
         })
     }
 
+    /// Gateway `shop` and target `cart` on `upstream`, the operator embedding with `model`.
+    async fn embedding_world(model: &Arc<Counting>, upstream: &Upstream) -> World {
+        let options = Options {
+            embedder: Some(ToolEmbedder(model.clone())),
+            ..options()
+        };
+        world_with(
+            vec![
+                gateway_yaml("shop", ""),
+                target_yaml("cart", "shop", &upstream.url, ""),
+            ],
+            options,
+        )
+        .await
+    }
+
     async fn stored(w: &World, target: &str) -> TargetCatalog {
         let maps = w.catalog_maps(target).await;
         switchboard_operator::render::catalog::read_stored(target, &maps)
@@ -177,19 +193,8 @@ mod with_model {
     #[tokio::test]
     async fn syncs_embed_new_and_changed_tools_only_and_status_reports_hybrid_search() {
         let model = counting_model();
-        let options = Options {
-            embedder: Some(ToolEmbedder(model.clone())),
-            ..options()
-        };
         let upstream = Upstream::start(&["--tools", "2"]);
-        let w = world_with(
-            vec![
-                gateway_yaml("shop", ""),
-                target_yaml("cart", "shop", &upstream.url, ""),
-            ],
-            options,
-        )
-        .await;
+        let w = embedding_world(&model, &upstream).await;
 
         w.reconcile_target("cart").await;
         let first = w.status("cart").await;
@@ -253,19 +258,8 @@ mod with_model {
     #[tokio::test]
     async fn a_failing_embedder_never_fails_the_sync_nor_drops_embeddings_it_had() {
         let model = counting_model();
-        let options = Options {
-            embedder: Some(ToolEmbedder(model.clone())),
-            ..options()
-        };
         let upstream = Upstream::start(&["--tools", "2"]);
-        let w = world_with(
-            vec![
-                gateway_yaml("shop", ""),
-                target_yaml("cart", "shop", &upstream.url, ""),
-            ],
-            options,
-        )
-        .await;
+        let w = embedding_world(&model, &upstream).await;
         w.reconcile_target("cart").await;
         assert_eq!(w.status("cart").await.embedded_tool_count, Some(4));
 

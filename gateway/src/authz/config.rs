@@ -3,6 +3,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::config::TargetSettings;
+
 /// Most rules a Gateway may carry; also bounds the CRD's CEL cost estimate.
 pub const MAX_RULES: usize = 128;
 /// Longest `when` condition, in bytes.
@@ -80,6 +82,20 @@ pub struct TargetTenancy {
     pub target: String,
     /// Tenants whose callers may see and call the target's tools, resources and prompts.
     pub tenants: Vec<String>,
+}
+
+impl TargetTenancy {
+    /// The tenancy of every target limited to tenants (the others are shared).
+    pub fn of<'a>(targets: impl IntoIterator<Item = &'a TargetSettings>) -> Vec<Self> {
+        targets
+            .into_iter()
+            .filter(|t| !t.tenants.is_empty())
+            .map(|t| Self {
+                target: t.name.clone(),
+                tenants: t.tenants.clone(),
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

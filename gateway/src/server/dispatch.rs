@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 
 use super::context::CallContext;
-use super::forward::{call_tool, complete, get_prompt, read_resource, tool_ref};
+use super::forward::{call_tool, complete, get_prompt, read_resource};
 use super::{Snapshot, search_tool};
 use crate::auth::{Caller, InboundAuthType};
 use crate::jsonrpc::RpcError;
@@ -110,7 +110,7 @@ async fn answer(
                         .tools()
                         .iter()
                         .filter(|t| !search_only || pinned.contains(&t.exposed))
-                        .filter(|t| view.allows(&tool_ref(t)))
+                        .filter(|t| view.allows(&t.tool_ref()))
                         .map(|t| &t.definition),
                 )
                 .collect();

@@ -10,7 +10,6 @@ use serde_json::{Map, Value, json};
 use super::Snapshot;
 use super::context::CallContext;
 use crate::audit::AuditRecord;
-use crate::authz::ToolRef;
 use crate::jsonrpc::{INTERNAL_ERROR, RpcError};
 use crate::protocol::{self, Era};
 use crate::routes::Listed;
@@ -205,14 +204,6 @@ pub(super) async fn call_tool(
     answer
 }
 
-pub(super) fn tool_ref(tool: &Listed) -> ToolRef<'_> {
-    ToolRef {
-        exposed: &tool.exposed,
-        target: &tool.route.target,
-        upstream_name: &tool.route.upstream_name,
-    }
-}
-
 /// JSON-RPC code of a tool call refused by an authorization rule.
 pub(super) const DENIED: i64 = -32003;
 
@@ -224,7 +215,7 @@ fn authorize(
     tool: &Listed,
     arguments: Option<&Value>,
 ) -> Result<(), RpcError> {
-    let decision = snapshot.policy.decide(&context.caller, &tool_ref(tool));
+    let decision = snapshot.policy.decide(&context.caller, &tool.tool_ref());
     if decision.allowed {
         return Ok(());
     }

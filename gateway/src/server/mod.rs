@@ -32,7 +32,7 @@ use crate::authz::{
 use crate::catalog::TargetCatalog;
 use crate::config::{GatewaySettings, RuntimeConfig, TargetSettings};
 use crate::limits::{RateLimitError, RateLimiter};
-use crate::routes::{Collision, RouteTable, precedence};
+use crate::routes::{Collision, Listed, RouteTable, precedence};
 use crate::search::{AsyncEmbedder, embedder_from_env};
 use crate::secrets::SecretSource;
 use crate::telemetry::metrics::{Metrics, TargetLabels};
@@ -272,30 +272,14 @@ fn build_policy(
     routes: &RouteTable,
     previous: Option<&Snapshot>,
 ) -> Result<Policy, PolicyError> {
-    let tenancy: Vec<TargetTenancy> = config
-        .targets
-        .iter()
-        .filter(|t| !t.tenants.is_empty())
-        .map(|t| TargetTenancy {
-            target: t.name.clone(),
-            tenants: t.tenants.clone(),
-        })
-        .collect();
+    let tenancy = TargetTenancy::of(&config.targets);
     let Some(rules) = &config.gateway.authorization else {
         if tenancy.is_empty() {
             return Ok(Policy::allow_all());
         }
         return Policy::build(&AuthorizationConfig::default(), &tenancy, &[]);
     };
-    let tools: Vec<ToolRef> = routes
-        .tools()
-        .iter()
-        .map(|t| ToolRef {
-            exposed: &t.exposed,
-            target: &t.route.target,
-            upstream_name: &t.route.upstream_name,
-        })
-        .collect();
+    let tools: Vec<ToolRef> = routes.tools().iter().map(Listed::tool_ref).collect();
     let bindings = match (previous, &config.gateway.policy_bindings) {
         (Some(previous), _) => previous.policy.bindings(),
         (None, Some(rendered)) => rendered.clone(),

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::Snapshot;
 use super::context::CallContext;
-use super::forward::{CallRecord, record_call, tool_ref};
+use super::forward::{CallRecord, record_call};
 use crate::authz::CallerPolicy;
 use crate::catalog::TargetCatalog;
 use crate::config::GatewaySettings;
@@ -323,7 +323,7 @@ pub(super) async fn call(
         snapshot
             .routes
             .tool(name)
-            .is_some_and(|t| view.allows(&tool_ref(t)))
+            .is_some_and(|t| view.allows(&t.tool_ref()))
     };
     let request = SearchQuery {
         text: &query,

@@ -18,7 +18,6 @@ use tokio::sync::mpsc;
 use super::admission::{admit, retry_after};
 use super::context::CallContext;
 use super::dispatch::{dispatch, initialize_result};
-use super::forward::tool_ref;
 use super::session::{SessionClaims, now_seconds};
 use super::{Gateway, Snapshot};
 use crate::auth::Caller;
@@ -249,7 +248,7 @@ fn streams(
             .get("name")
             .and_then(Value::as_str)
             .and_then(|name| snapshot.routes.tool(name))
-            .is_some_and(|tool| snapshot.policy.decide(caller, &tool_ref(tool)).allowed)
+            .is_some_and(|tool| snapshot.policy.decide(caller, &tool.tool_ref()).allowed)
 }
 
 /// Aborts the call when the client goes away, which cancels it upstream too.

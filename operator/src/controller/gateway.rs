@@ -26,7 +26,7 @@ use crate::render::gateway::{
 use crate::status;
 use switchboard_gateway::authz::{Policy, PolicyBindings, TargetTenancy, ToolRef};
 use switchboard_gateway::config::RuntimeConfig;
-use switchboard_gateway::routes::RouteTable;
+use switchboard_gateway::routes::{Listed, RouteTable};
 
 pub const CONTROLLER: &str = "gateway";
 
@@ -238,23 +238,8 @@ async fn policy_bindings(
         .and_then(|json| serde_json::from_str::<RuntimeConfig>(&json).ok())
         .and_then(|config| config.gateway.policy_bindings)
         .unwrap_or_default();
-    let tenancy: Vec<TargetTenancy> = served
-        .iter()
-        .filter(|(t, _)| !t.settings.tenants.is_empty())
-        .map(|(t, _)| TargetTenancy {
-            target: t.settings.name.clone(),
-            tenants: t.settings.tenants.clone(),
-        })
-        .collect();
-    let tools: Vec<ToolRef> = table
-        .tools()
-        .iter()
-        .map(|t| ToolRef {
-            exposed: &t.exposed,
-            target: &t.route.target,
-            upstream_name: &t.route.upstream_name,
-        })
-        .collect();
+    let tenancy = TargetTenancy::of(served.iter().map(|(t, _)| &t.settings));
+    let tools: Vec<ToolRef> = table.tools().iter().map(Listed::tool_ref).collect();
     match Policy::build_carrying(rules, &tenancy, &tools, &previous) {
         Ok(policy) => Ok(Some(policy.bindings())),
         Err(error) => {
