@@ -22,8 +22,17 @@ pub(super) fn server_info() -> Value {
     json!({"name": "switchboard", "title": "Switchboard MCP gateway", "version": env!("CARGO_PKG_VERSION")})
 }
 
-pub(super) fn capabilities() -> Value {
-    json!({"tools": {"listChanged": false}, "resources": {}, "prompts": {}, "completions": {}})
+/// `listChanged`: sessions (handshake era) get notifications on their `GET /mcp` or legacy
+/// SSE stream; the stateless revision has no stream to carry them (`subscriptions/listen`
+/// is not served).
+pub(super) fn capabilities(era: Era) -> Value {
+    let list_changed = era == Era::Handshake;
+    json!({
+        "tools": {"listChanged": list_changed},
+        "resources": {"listChanged": list_changed},
+        "prompts": {"listChanged": list_changed},
+        "completions": {},
+    })
 }
 
 /// Answers one request. Errors are JSON-RPC errors; tool failures are results.
@@ -171,7 +180,7 @@ async fn answer(
 pub(super) fn initialize_result(snapshot: &Snapshot, version: &str, caller: &Caller) -> Value {
     json!({
         "protocolVersion": version,
-        "capabilities": capabilities(),
+        "capabilities": capabilities(Era::Handshake),
         "serverInfo": server_info(),
         "instructions": instructions(snapshot, caller),
     })
@@ -180,7 +189,7 @@ pub(super) fn initialize_result(snapshot: &Snapshot, version: &str, caller: &Cal
 fn discover(snapshot: &Snapshot, caller: &Caller) -> Value {
     json!({
         "supportedVersions": [protocol::MODERN_VERSION],
-        "capabilities": capabilities(),
+        "capabilities": capabilities(Era::Modern),
         "instructions": instructions(snapshot, caller),
     })
 }

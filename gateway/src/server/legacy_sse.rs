@@ -13,13 +13,14 @@ use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::Gateway;
 use super::admission::admit;
 use super::context::CallContext;
 use super::dispatch::{dispatch, initialize_result};
+use super::{Gateway, changes};
 use crate::auth::Caller;
 use crate::jsonrpc::{self, Message, PARSE_ERROR, RpcError};
 use crate::protocol::{self, Era};
@@ -83,6 +84,11 @@ pub(super) async fn open(
     let id = random_id();
     let (sender, receiver) = mpsc::channel::<Value>(64);
     let version = Arc::new(Mutex::new(protocol::HANDSHAKE_VERSIONS[0].to_owned()));
+    tokio::spawn(forward_list_changes(
+        gateway.clone(),
+        caller.clone(),
+        sender.clone(),
+    ));
     gateway.sse.insert(
         id.clone(),
         SseSession {
@@ -114,6 +120,28 @@ pub(super) async fn open(
     Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response()
+}
+
+/// Puts list-changed notifications on the stream until the client goes away.
+async fn forward_list_changes(
+    gateway: Arc<Gateway>,
+    caller: Arc<Caller>,
+    stream: mpsc::Sender<Value>,
+) {
+    let mut notifications = std::pin::pin!(changes::notifications(gateway, caller));
+    loop {
+        tokio::select! {
+            () = stream.closed() => return,
+            next = notifications.next() => match next {
+                Some(notification) => {
+                    if stream.send(notification).await.is_err() {
+                        return;
+                    }
+                }
+                None => return,
+            },
+        }
+    }
 }
 
 pub(super) async fn message(

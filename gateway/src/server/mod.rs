@@ -6,6 +6,7 @@
 
 mod admission;
 mod authn;
+mod changes;
 mod context;
 mod dispatch;
 mod forward;
@@ -81,6 +82,8 @@ pub struct Gateway {
     embedder: Option<Arc<dyn AsyncEmbedder>>,
     http: reqwest::Client,
     sse: legacy_sse::SseSessions,
+    /// Lists changed by reloads, for the open server-to-client streams.
+    list_changes: tokio::sync::broadcast::Sender<changes::ListChange>,
 }
 
 impl Gateway {
@@ -134,6 +137,7 @@ impl Gateway {
             embedder,
             http,
             sse: legacy_sse::SseSessions::default(),
+            list_changes: tokio::sync::broadcast::channel(changes::BACKLOG).0,
         })
     }
 
@@ -244,8 +248,17 @@ impl Gateway {
             audit: self.audit.clone(),
             spans: self.spans.clone(),
         };
+        let announced = previous
+            .as_deref()
+            .map(|p| changes::diff(&p.routes, &snapshot.routes))
+            .unwrap_or_default();
         if let Ok(mut guard) = self.snapshot.write() {
             *guard = Some(Arc::new(snapshot));
+        }
+        for change in announced {
+            tracing::info!(list = ?change.kind, targets = ?change.targets, "list changed");
+            // No open stream means no receiver, which is fine.
+            let _ = self.list_changes.send(change);
         }
         Ok(collisions)
     }

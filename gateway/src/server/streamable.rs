@@ -12,6 +12,7 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -19,7 +20,7 @@ use super::admission::{admit, retry_after};
 use super::context::CallContext;
 use super::dispatch::{dispatch, initialize_result};
 use super::session::{SessionClaims, now_seconds};
-use super::{Gateway, Snapshot};
+use super::{Gateway, Snapshot, changes};
 use crate::auth::Caller;
 use crate::jsonrpc::{
     self, HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, Message, PARSE_ERROR,
@@ -414,14 +415,58 @@ fn initialize(
     response
 }
 
-/// No standalone server-to-client stream: nothing is pushed outside a request yet.
-pub(super) async fn get() -> Response {
-    (
-        StatusCode::METHOD_NOT_ALLOWED,
-        [(header::ALLOW, "POST")],
-        "",
-    )
+/// `GET /mcp` with a session: the session's server-to-client stream, which carries
+/// `notifications/*/list_changed` when a reload changes what the caller can list.
+/// Without a session (the stateless 2026-07-28 revision) there is no such stream: 405.
+pub(super) async fn get(
+    State(gateway): State<Arc<Gateway>>,
+    Extension(caller): Extension<Arc<Caller>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(id) = headers.get(protocol::HEADER_SESSION_ID) else {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "POST")],
+            "",
+        )
+            .into_response();
+    };
+    let accepts_events = header(&headers, header::ACCEPT.as_str())
+        .is_some_and(|accept| accept.contains("text/event-stream"));
+    if !accepts_events {
+        return (
+            StatusCode::NOT_ACCEPTABLE,
+            "GET /mcp opens an event stream: send Accept: text/event-stream",
+        )
+            .into_response();
+    }
+    let known = id
+        .to_str()
+        .ok()
+        .and_then(|id| gateway.sealer.unseal(id))
+        .is_some_and(|c| c.sb.as_deref() == Some(&*caller.subject));
+    if !known {
+        let error = RpcError::new(-32001, "Session not found");
+        return error_response(StatusCode::NOT_FOUND, &Value::Null, &error);
+    }
+    gateway.metrics.session_streams.inc();
+    let open = OpenStream(gateway.clone());
+    let events = changes::notifications(gateway, caller).map(move |message| {
+        let _counted = &open;
+        Ok::<_, Infallible>(Event::default().event("message").data(message.to_string()))
+    });
+    Sse::new(events)
+        .keep_alive(KeepAlive::default())
         .into_response()
+}
+
+/// Counts a `GET /mcp` stream while it is open (dropped with the stream).
+struct OpenStream(Arc<Gateway>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.metrics.session_streams.dec();
+    }
 }
 
 /// Sealed sessions cannot be revoked individually; they expire on their own.

@@ -92,6 +92,8 @@ pub struct Metrics {
     pub catalog_synced_at: Family<TargetLabels, Gauge>,
     pub sessions_opened: Counter,
     pub legacy_streams: Gauge,
+    /// Open `GET /mcp` streams of sessions (they carry list-changed notifications).
+    pub session_streams: Gauge,
     tenants: Mutex<HashSet<String>>,
 }
 
@@ -178,6 +180,12 @@ impl Metrics {
             "Open legacy SSE streams",
             legacy_streams.clone(),
         );
+        let session_streams = Gauge::default();
+        registry.register(
+            "session_streams",
+            "Open GET /mcp streams of sessions",
+            session_streams.clone(),
+        );
         Self {
             registry,
             requests,
@@ -192,6 +200,7 @@ impl Metrics {
             catalog_synced_at,
             sessions_opened,
             legacy_streams,
+            session_streams,
             tenants: Mutex::new(HashSet::new()),
         }
     }

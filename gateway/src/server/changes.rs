@@ -1,0 +1,230 @@
+//! List-changed notifications: which lists a reload changed, and for whom.
+//!
+//! `Gateway::load` diffs the new route table against the previous one and broadcasts one
+//! [`ListChange`] per changed list. Every open server-to-client stream (the streamable
+//! HTTP `GET /mcp` stream of a session, and legacy SSE streams) subscribes and forwards
+//! `notifications/{tools,resources,prompts}/list_changed` to its caller, but only when a
+//! target the caller may use changed: a tenant never learns that another tenant's
+//! target moved.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt as _};
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::Gateway;
+use crate::auth::Caller;
+
+use crate::routes::{Listed, RouteTable};
+
+/// Changes kept for a slow stream before it skips ahead (a skipped change only means a
+/// client re-lists once more, later).
+pub(super) const BACKLOG: usize = 64;
+
+/// The lists MCP can announce as changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Tools,
+    Resources,
+    Prompts,
+}
+
+impl ListKind {
+    pub fn notification(self) -> Value {
+        let method = match self {
+            ListKind::Tools => "notifications/tools/list_changed",
+            ListKind::Resources => "notifications/resources/list_changed",
+            ListKind::Prompts => "notifications/prompts/list_changed",
+        };
+        json!({"jsonrpc": "2.0", "method": method})
+    }
+}
+
+/// One list changed on a reload, in these targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListChange {
+    pub kind: ListKind,
+    pub targets: Arc<[String]>,
+}
+
+impl ListChange {
+    /// Whether a caller who may use the targets `may_use_target` accepts should hear of it.
+    pub(super) fn concerns(&self, may_use_target: impl Fn(&str) -> bool) -> bool {
+        self.targets.iter().any(|t| may_use_target(t))
+    }
+}
+
+/// The notifications for `caller` as reloads change the lists it can see, until the
+/// gateway goes away. A stream that fell behind announces every list: the client then
+/// re-lists once too often rather than miss a change.
+pub(super) fn notifications(
+    gateway: Arc<Gateway>,
+    caller: Arc<Caller>,
+) -> impl Stream<Item = Value> + Send + 'static {
+    let receiver = gateway.list_changes.subscribe();
+    futures::stream::unfold(receiver, move |mut receiver| {
+        let caller = caller.clone();
+        let gateway = gateway.clone();
+        async move {
+            loop {
+                match receiver.recv().await {
+                    Ok(change) => {
+                        let Some(snapshot) = gateway.snapshot() else {
+                            continue;
+                        };
+                        if change.concerns(|t| snapshot.policy.may_use_target(&caller, t)) {
+                            return Some((vec![change.kind.notification()], receiver));
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        let all = [ListKind::Tools, ListKind::Resources, ListKind::Prompts];
+                        return Some((all.map(ListKind::notification).to_vec(), receiver));
+                    }
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        }
+    })
+    .flat_map(futures::stream::iter)
+}
+
+/// The lists that differ between two route tables, with the targets that changed them.
+pub fn diff(previous: &RouteTable, next: &RouteTable) -> Vec<ListChange> {
+    let mut changes = Vec::new();
+    let mut push = |kind, targets: BTreeSet<String>| {
+        if !targets.is_empty() {
+            changes.push(ListChange {
+                kind,
+                targets: targets.into_iter().collect(),
+            });
+        }
+    };
+    push(
+        ListKind::Tools,
+        changed_targets(previous.tools(), next.tools()),
+    );
+    let mut resources = changed_targets(previous.resources(), next.resources());
+    resources.extend(changed_templates(previous, next));
+    push(ListKind::Resources, resources);
+    push(
+        ListKind::Prompts,
+        changed_targets(previous.prompts(), next.prompts()),
+    );
+    changes
+}
+
+/// Targets whose entries were added, removed or redefined.
+fn changed_targets(before: &[Listed], after: &[Listed]) -> BTreeSet<String> {
+    let index = |items: &[Listed]| -> BTreeMap<String, (String, Value)> {
+        items
+            .iter()
+            .map(|l| {
+                (
+                    l.exposed.clone(),
+                    (l.route.target.to_string(), l.definition.clone()),
+                )
+            })
+            .collect()
+    };
+    let (before, after) = (index(before), index(after));
+    let mut changed = BTreeSet::new();
+    for (name, entry) in &before {
+        if after.get(name) != Some(entry) {
+            changed.insert(entry.0.clone());
+        }
+    }
+    for (name, entry) in &after {
+        if before.get(name) != Some(entry) {
+            changed.insert(entry.0.clone());
+        }
+    }
+    changed
+}
+
+fn changed_templates(before: &RouteTable, after: &RouteTable) -> BTreeSet<String> {
+    let set = |table: &RouteTable| -> BTreeSet<(String, String)> {
+        table
+            .resource_templates_by_target()
+            .map(|(target, template)| (target.to_owned(), template.to_string()))
+            .collect()
+    };
+    let (before, after) = (set(before), set(after));
+    before
+        .symmetric_difference(&after)
+        .map(|(target, _)| target.clone())
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::catalog::{CATALOG_FORMAT_VERSION, CatalogEntry, TargetCatalog};
+
+    fn catalog(target: &str, tools: &[(&str, &str)]) -> TargetCatalog {
+        TargetCatalog {
+            format_version: CATALOG_FORMAT_VERSION,
+            target: target.into(),
+            prefix: target.into(),
+            server_info: json!({"name": target}),
+            protocol_version: "2025-11-25".into(),
+            instructions: None,
+            capabilities: json!({}),
+            tools: tools
+                .iter()
+                .map(|(name, description)| CatalogEntry {
+                    name: format!("{target}___{name}"),
+                    upstream_name: (*name).into(),
+                    definition: json!({"name": name, "description": description, "inputSchema": {"type": "object"}}),
+                    embedding: None,
+                })
+                .collect(),
+            resources: vec![],
+            resource_templates: vec![],
+            prompts: vec![],
+            warnings: vec![],
+            synced_at: String::new(),
+            content_hash: String::new(),
+            shard: None,
+        }
+    }
+
+    #[test]
+    fn only_changed_lists_and_their_targets_are_announced() {
+        let before = RouteTable::build(&[
+            catalog("cart", &[("get_item", "Get")]),
+            catalog("vault", &[("echo", "Echo")]),
+        ]);
+        let same = RouteTable::build(&[
+            catalog("cart", &[("get_item", "Get")]),
+            catalog("vault", &[("echo", "Echo")]),
+        ]);
+        assert_eq!(diff(&before, &same), []);
+
+        let redefined = RouteTable::build(&[
+            catalog("cart", &[("get_item", "Get one item")]),
+            catalog("vault", &[("echo", "Echo")]),
+        ]);
+        let changes = diff(&before, &redefined);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].kind, ListKind::Tools);
+        assert_eq!(&*changes[0].targets, ["cart".to_owned()]);
+
+        let vault_grew = RouteTable::build(&[
+            catalog("cart", &[("get_item", "Get")]),
+            catalog("vault", &[("echo", "Echo"), ("store", "Store")]),
+        ]);
+        let changes = diff(&before, &vault_grew);
+        assert_eq!(&*changes[0].targets, ["vault".to_owned()]);
+        assert!(
+            !changes[0].concerns(|t| t != "vault"),
+            "not for callers without vault"
+        );
+        assert!(changes[0].concerns(|_| true));
+
+        let cart_gone = RouteTable::build(&[catalog("vault", &[("echo", "Echo")])]);
+        assert_eq!(&*diff(&before, &cart_gone)[0].targets, ["cart".to_owned()]);
+    }
+}
