@@ -12,6 +12,7 @@ client in session mode (which opens the GET stream itself) and its legacy SSE cl
 import asyncio
 import json
 import os
+import signal
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -169,3 +170,20 @@ def test_get_without_a_session_or_event_stream_is_refused(setup):
     assert httpx2.get(url, headers=forged).status_code == 404
     assert httpx2.get(url, headers={"Mcp-Session-Id": "forged",
                                     "Accept": "application/json"}).status_code == 406
+
+
+def test_open_streams_do_not_hold_a_shutdown_open(setup, launcher):
+    """On SIGTERM the gateway ends its event streams (clients reconnect elsewhere) and exits,
+    instead of waiting for every connected client to leave."""
+    _, _, url, admin = setup
+    gateway = next(p for p in launcher.processes if p.name.endswith("gateway"))
+
+    async def scenario() -> int:
+        async with Client(url, mode="legacy", cache=None) as client:
+            await client.list_tools()
+            await asyncio.to_thread(wait_until, lambda: metric(admin, "switchboard_session_streams") >= 1,
+                                    10, "the session's GET /mcp stream")
+            gateway.popen.send_signal(signal.SIGTERM)
+            return await asyncio.to_thread(gateway.popen.wait, 10)
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 60)) == 0

@@ -64,6 +64,7 @@ pub(super) fn notifications(
     caller: Arc<Caller>,
 ) -> impl Stream<Item = Value> + Send + 'static {
     let receiver = gateway.list_changes.subscribe();
+    let closing = gateway.closing.clone().cancelled_owned();
     futures::stream::unfold(receiver, move |mut receiver| {
         let caller = caller.clone();
         let gateway = gateway.clone();
@@ -88,6 +89,7 @@ pub(super) fn notifications(
         }
     })
     .flat_map(futures::stream::iter)
+    .take_until(closing)
 }
 
 /// The lists that differ between two route tables, with the targets that changed them.

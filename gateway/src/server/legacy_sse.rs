@@ -98,6 +98,7 @@ pub(super) async fn open(
         },
     );
     gateway.metrics.legacy_streams.inc();
+    let closing = gateway.closing.clone().cancelled_owned();
     let registration = Registration {
         gateway,
         id: id.clone(),
@@ -113,10 +114,12 @@ pub(super) async fn open(
             Some((Ok::<_, Infallible>(event), (receiver, registration)))
         },
     );
+    // The stream ends when the server shuts down, so it does not hold the shutdown open.
     let stream = futures::StreamExt::chain(
         futures::stream::once(async { Ok::<_, Infallible>(endpoint) }),
         messages,
-    );
+    )
+    .take_until(closing);
     Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response()

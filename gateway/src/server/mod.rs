@@ -84,6 +84,9 @@ pub struct Gateway {
     sse: legacy_sse::SseSessions,
     /// Lists changed by reloads, for the open server-to-client streams.
     list_changes: tokio::sync::broadcast::Sender<changes::ListChange>,
+    /// Cancelled when the server starts shutting down: open event streams end then, so
+    /// that clients reconnect elsewhere instead of holding the shutdown open.
+    closing: tokio_util::sync::CancellationToken,
 }
 
 impl Gateway {
@@ -138,6 +141,7 @@ impl Gateway {
             http,
             sse: legacy_sse::SseSessions::default(),
             list_changes: tokio::sync::broadcast::channel(changes::BACKLOG).0,
+            closing: tokio_util::sync::CancellationToken::new(),
         })
     }
 
@@ -450,6 +454,11 @@ pub async fn serve(
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
     });
+    let closing = gateway.closing.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closing.cancel();
+    };
     axum::serve(listener, router(gateway, max_body_bytes))
         .with_graceful_shutdown(shutdown)
         .await
