@@ -361,11 +361,12 @@ fn matches_from(parts: &[Part], uri: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::catalog::CATALOG_FORMAT_VERSION;
 
-    fn catalog(target: &str, tools: &[(&str, &str)]) -> TargetCatalog {
+    /// A catalog of `target` with (exposed, upstream) tools and one resource template.
+    pub(crate) fn catalog(target: &str, tools: &[(&str, &str)]) -> TargetCatalog {
         TargetCatalog {
             format_version: CATALOG_FORMAT_VERSION,
             target: target.into(),

@@ -82,6 +82,15 @@ class Volume:
             (self.root / previous).rmdir()
 
 
+class Heard(list):
+    """The server notifications a client's message handler received, by method."""
+
+    async def record(self, message: Any) -> None:
+        method = getattr(getattr(message, "root", message), "method", None)
+        if method:
+            self.append(method)
+
+
 def metric(admin: int, name: str) -> float:
     with urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5) as response:
         for line in response.read().decode().splitlines():
@@ -110,15 +119,10 @@ def setup(launcher, tmp_path):
 
 def test_a_session_hears_that_tools_changed_and_calls_the_new_tool(setup):
     volume, tools, url, admin = setup
-    notifications: list[str] = []
-
-    async def on_message(message: Any) -> None:
-        method = getattr(getattr(message, "root", message), "method", None)
-        if method:
-            notifications.append(method)
+    notifications = Heard()
 
     async def scenario() -> None:
-        async with Client(url, mode="legacy", cache=None, message_handler=on_message) as client:
+        async with Client(url, mode="legacy", cache=None, message_handler=notifications.record) as client:
             assert client.server_capabilities.tools.list_changed is True
             before = {t.name for t in (await client.list_tools()).tools}
             assert "cart___get_item" in before and "cart___add_item" not in before, before
@@ -142,16 +146,11 @@ def test_a_session_hears_that_tools_changed_and_calls_the_new_tool(setup):
 
 def test_a_legacy_sse_client_hears_it_too(setup):
     volume, tools, url, admin = setup
-    notifications: list[str] = []
-
-    async def on_message(message: Any) -> None:
-        method = getattr(getattr(message, "root", message), "method", None)
-        if method:
-            notifications.append(method)
+    notifications = Heard()
 
     async def scenario() -> None:
         sse_url = url.removesuffix("/mcp") + "/sse"
-        async with Client(sse_client(sse_url), cache=None, message_handler=on_message) as client:
+        async with Client(sse_client(sse_url), cache=None, message_handler=notifications.record) as client:
             assert "cart___add_item" not in {t.name for t in (await client.list_tools()).tools}
             volume.publish(tools)
             await asyncio.to_thread(wait_until, lambda: TOOLS_CHANGED in notifications, 15,

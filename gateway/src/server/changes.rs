@@ -163,62 +163,35 @@ fn changed_templates(before: &RouteTable, after: &RouteTable) -> BTreeSet<String
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::catalog::{CATALOG_FORMAT_VERSION, CatalogEntry, TargetCatalog};
+    use crate::routes::tests::catalog;
 
-    fn catalog(target: &str, tools: &[(&str, &str)]) -> TargetCatalog {
-        TargetCatalog {
-            format_version: CATALOG_FORMAT_VERSION,
-            target: target.into(),
-            prefix: target.into(),
-            server_info: json!({"name": target}),
-            protocol_version: "2025-11-25".into(),
-            instructions: None,
-            capabilities: json!({}),
-            tools: tools
-                .iter()
-                .map(|(name, description)| CatalogEntry {
-                    name: format!("{target}___{name}"),
-                    upstream_name: (*name).into(),
-                    definition: json!({"name": name, "description": description, "inputSchema": {"type": "object"}}),
-                    embedding: None,
-                })
-                .collect(),
-            resources: vec![],
-            resource_templates: vec![],
-            prompts: vec![],
-            warnings: vec![],
-            synced_at: String::new(),
-            content_hash: String::new(),
-            shard: None,
-        }
+    fn cart() -> crate::catalog::TargetCatalog {
+        catalog("cart", &[("cart___get_item", "get_item")])
+    }
+
+    fn vault(tools: &[(&str, &str)]) -> crate::catalog::TargetCatalog {
+        catalog("vault", tools)
     }
 
     #[test]
     fn only_changed_lists_and_their_targets_are_announced() {
-        let before = RouteTable::build(&[
-            catalog("cart", &[("get_item", "Get")]),
-            catalog("vault", &[("echo", "Echo")]),
-        ]);
-        let same = RouteTable::build(&[
-            catalog("cart", &[("get_item", "Get")]),
-            catalog("vault", &[("echo", "Echo")]),
-        ]);
-        assert_eq!(diff(&before, &same), []);
+        let echo = [("vault___echo", "echo")];
+        let before = RouteTable::build(&[cart(), vault(&echo)]);
+        assert_eq!(
+            diff(&before, &RouteTable::build(&[cart(), vault(&echo)])),
+            []
+        );
 
-        let redefined = RouteTable::build(&[
-            catalog("cart", &[("get_item", "Get one item")]),
-            catalog("vault", &[("echo", "Echo")]),
-        ]);
-        let changes = diff(&before, &redefined);
+        let mut redefined = cart();
+        redefined.tools[0].definition["description"] = json!("Get one item");
+        let changes = diff(&before, &RouteTable::build(&[redefined, vault(&echo)]));
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].kind, ListKind::Tools);
         assert_eq!(&*changes[0].targets, ["cart".to_owned()]);
 
-        let vault_grew = RouteTable::build(&[
-            catalog("cart", &[("get_item", "Get")]),
-            catalog("vault", &[("echo", "Echo"), ("store", "Store")]),
-        ]);
-        let changes = diff(&before, &vault_grew);
+        let grown = vault(&[("vault___echo", "echo"), ("vault___store", "store")]);
+        let changes = diff(&before, &RouteTable::build(&[cart(), grown]));
+        assert_eq!(changes.len(), 1);
         assert_eq!(&*changes[0].targets, ["vault".to_owned()]);
         assert!(
             !changes[0].concerns(|t| t != "vault"),
@@ -226,7 +199,10 @@ mod tests {
         );
         assert!(changes[0].concerns(|_| true));
 
-        let cart_gone = RouteTable::build(&[catalog("vault", &[("echo", "Echo")])]);
-        assert_eq!(&*diff(&before, &cart_gone)[0].targets, ["cart".to_owned()]);
+        // A target gone: its tools and its resource template.
+        let changes = diff(&before, &RouteTable::build(&[vault(&echo)]));
+        let kinds: Vec<ListKind> = changes.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, [ListKind::Tools, ListKind::Resources]);
+        assert!(changes.iter().all(|c| *c.targets == ["cart".to_owned()]));
     }
 }
