@@ -186,3 +186,46 @@ def test_open_streams_do_not_hold_a_shutdown_open(setup, launcher):
             return await asyncio.to_thread(gateway.popen.wait, 10)
 
     assert asyncio.run(asyncio.wait_for(scenario(), 60)) == 0
+
+
+def test_a_stateless_client_listens_for_changes(setup):
+    """2026-07-28: `subscriptions/listen` acknowledges the honored filter, then delivers the
+    change; resource subscriptions are not honored (resources/updated is not bridged)."""
+    from mcp.client.subscriptions import ToolsListChanged
+
+    volume, tools, url, _ = setup
+
+    async def scenario() -> None:
+        async with Client(url, mode="2026-07-28", cache=None) as client:
+            assert "cart___add_item" not in {t.name for t in (await client.list_tools()).tools}
+            async with client.listen(tools_list_changed=True, prompts_list_changed=True,
+                                     resource_subscriptions=["cart://items/1"]) as subscription:
+                honored = subscription.honored
+                assert honored.tools_list_changed is True and honored.prompts_list_changed is True
+                assert honored.resource_subscriptions is None
+                assert honored.resources_list_changed is None, "not asked for, not honored"
+                volume.publish(tools)
+                event = await asyncio.wait_for(anext(subscription), 15)
+                assert isinstance(event, ToolsListChanged), event
+            after = {t.name for t in (await client.list_tools()).tools}
+            assert "cart___add_item" in after, after
+            result = await client.call_tool("cart___add_item", {"item_id": "sku-9"})
+            assert not result.is_error and "1 x sku-9" in result.content[0].text, result
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_a_listen_stream_closes_gracefully_on_shutdown(setup, launcher):
+    """The request's result ends the stream (the spec's graceful close): the client's loop
+    ends instead of reporting the subscription lost."""
+    _, _, url, _ = setup
+    gateway = next(p for p in launcher.processes if p.name.endswith("gateway"))
+
+    async def scenario() -> list[Any]:
+        async with Client(url, mode="2026-07-28", cache=None) as client:
+            async with client.listen(tools_list_changed=True) as subscription:
+                gateway.popen.send_signal(signal.SIGTERM)
+                return [event async for event in subscription]
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 30)) == []
+    assert gateway.popen.wait(10) == 0

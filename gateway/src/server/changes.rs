@@ -56,13 +56,13 @@ impl ListChange {
     }
 }
 
-/// The notifications for `caller` as reloads change the lists it can see, until the
-/// gateway goes away. A stream that fell behind announces every list: the client then
-/// re-lists once too often rather than miss a change.
-pub(super) fn notifications(
+/// The lists that change for `caller` as the gateway reloads, until it shuts down. A
+/// stream that fell behind announces every list: the client then re-lists once too often
+/// rather than miss a change.
+pub(super) fn changed_lists(
     gateway: Arc<Gateway>,
     caller: Arc<Caller>,
-) -> impl Stream<Item = Value> + Send + 'static {
+) -> impl Stream<Item = ListKind> + Send + 'static {
     let receiver = gateway.list_changes.subscribe();
     let closing = gateway.closing.clone().cancelled_owned();
     futures::stream::unfold(receiver, move |mut receiver| {
@@ -76,12 +76,12 @@ pub(super) fn notifications(
                             continue;
                         };
                         if change.concerns(|t| snapshot.policy.may_use_target(&caller, t)) {
-                            return Some((vec![change.kind.notification()], receiver));
+                            return Some((vec![change.kind], receiver));
                         }
                     }
                     Err(RecvError::Lagged(_)) => {
                         let all = [ListKind::Tools, ListKind::Resources, ListKind::Prompts];
-                        return Some((all.map(ListKind::notification).to_vec(), receiver));
+                        return Some((all.to_vec(), receiver));
                     }
                     Err(RecvError::Closed) => return None,
                 }
@@ -90,6 +90,14 @@ pub(super) fn notifications(
     })
     .flat_map(futures::stream::iter)
     .take_until(closing)
+}
+
+/// [`changed_lists`] as notifications, for the streams of sessions.
+pub(super) fn notifications(
+    gateway: Arc<Gateway>,
+    caller: Arc<Caller>,
+) -> impl Stream<Item = Value> + Send + 'static {
+    changed_lists(gateway, caller).map(ListKind::notification)
 }
 
 /// The lists that differ between two route tables, with the targets that changed them.

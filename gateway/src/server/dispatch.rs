@@ -22,15 +22,13 @@ pub(super) fn server_info() -> Value {
     json!({"name": "switchboard", "title": "Switchboard MCP gateway", "version": env!("CARGO_PKG_VERSION")})
 }
 
-/// `listChanged`: sessions (handshake era) get notifications on their `GET /mcp` or legacy
-/// SSE stream; the stateless revision has no stream to carry them (`subscriptions/listen`
-/// is not served).
-pub(super) fn capabilities(era: Era) -> Value {
-    let list_changed = era == Era::Handshake;
+/// `listChanged`: sessions (handshake era) get the notifications on their `GET /mcp` or
+/// legacy SSE stream, stateless (2026-07-28) clients on a `subscriptions/listen` stream.
+pub(super) fn capabilities() -> Value {
     json!({
-        "tools": {"listChanged": list_changed},
-        "resources": {"listChanged": list_changed},
-        "prompts": {"listChanged": list_changed},
+        "tools": {"listChanged": true},
+        "resources": {"listChanged": true},
+        "prompts": {"listChanged": true},
         "completions": {},
     })
 }
@@ -180,7 +178,7 @@ async fn answer(
 pub(super) fn initialize_result(snapshot: &Snapshot, version: &str, caller: &Caller) -> Value {
     json!({
         "protocolVersion": version,
-        "capabilities": capabilities(Era::Handshake),
+        "capabilities": capabilities(),
         "serverInfo": server_info(),
         "instructions": instructions(snapshot, caller),
     })
@@ -189,7 +187,7 @@ pub(super) fn initialize_result(snapshot: &Snapshot, version: &str, caller: &Cal
 fn discover(snapshot: &Snapshot, caller: &Caller) -> Value {
     json!({
         "supportedVersions": [protocol::MODERN_VERSION],
-        "capabilities": capabilities(Era::Modern),
+        "capabilities": capabilities(),
         "instructions": instructions(snapshot, caller),
     })
 }

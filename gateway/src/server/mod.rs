@@ -12,6 +12,7 @@ mod dispatch;
 mod forward;
 mod guard;
 mod legacy_sse;
+mod listen;
 mod search_tool;
 pub mod session;
 mod streamable;

@@ -20,7 +20,7 @@ use super::admission::{admit, retry_after};
 use super::context::CallContext;
 use super::dispatch::{dispatch, initialize_result};
 use super::session::{SessionClaims, now_seconds};
-use super::{Gateway, Snapshot, changes};
+use super::{Gateway, Snapshot, changes, listen};
 use crate::auth::Caller;
 use crate::jsonrpc::{
     self, HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, Message, PARSE_ERROR,
@@ -175,7 +175,7 @@ async fn batch(
 }
 
 async fn single(
-    gateway: &Gateway,
+    gateway: &Arc<Gateway>,
     snapshot: Arc<Snapshot>,
     caller: &Arc<Caller>,
     headers: &HeaderMap,
@@ -212,6 +212,14 @@ async fn single(
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         return response;
+    }
+    if context.era == Era::Modern && method == "subscriptions/listen" {
+        return match listen::honored_filter(&params) {
+            Ok((honored, kinds)) => {
+                listen::listen(gateway.clone(), caller.clone(), id, honored, kinds)
+            }
+            Err(error) => error_response(modern_status(error.code), &id, &error),
+        };
     }
     if streams(headers, &snapshot, caller, &method, &params) {
         return stream_call(snapshot, context, id, method, params);
