@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use serde::Serialize;
-use switchboard_gateway::config::UpstreamProtocol;
+use switchboard_gateway::catalog::TargetCatalog;
+use switchboard_gateway::config::{RuntimeConfig, UpstreamProtocol};
 
 use crate::client::{Era, McpClient, http_client};
 use crate::gateway::{self, GatewayProcess};
@@ -236,23 +237,34 @@ async fn calls(config: &BenchConfig) -> anyhow::Result<Vec<CallRow>> {
     Ok(rows)
 }
 
+/// An upstream with `tools` tools, a gateway config with it as target `name`, and its
+/// synced catalog. Keep the upstream alive while the gateway uses it.
+async fn synced_upstream(
+    config: &BenchConfig,
+    tools: usize,
+    name: &str,
+) -> anyhow::Result<(upstream::Upstream, RuntimeConfig, Vec<TargetCatalog>)> {
+    let upstream = upstream::spawn(&UpstreamOptions {
+        tools,
+        schema_properties: config.schema_properties,
+        page_size: config.sync_page_size,
+        sessions: true,
+    })
+    .await?;
+    let runtime = gateway::runtime_config(vec![gateway::target(
+        name,
+        &upstream.url,
+        UpstreamProtocol::Auto,
+        60,
+    )]);
+    let catalogs = gateway::sync_all(&runtime).await?;
+    Ok((upstream, runtime, catalogs))
+}
+
 async fn lists(config: &BenchConfig) -> anyhow::Result<Vec<ListRow>> {
     let mut rows = Vec::new();
     for &tools in &config.list_sizes {
-        let upstream = upstream::spawn(&UpstreamOptions {
-            tools,
-            schema_properties: config.schema_properties,
-            page_size: config.sync_page_size,
-            sessions: true,
-        })
-        .await?;
-        let runtime = gateway::runtime_config(vec![gateway::target(
-            "big",
-            &upstream.url,
-            UpstreamProtocol::Auto,
-            60,
-        )]);
-        let catalogs = gateway::sync_all(&runtime).await?;
+        let (upstream, runtime, catalogs) = synced_upstream(config, tools, "big").await?;
         let gw = gateway::start(runtime, catalogs).await?;
         for &era in &config.eras {
             let (gateway_ms, gateway_pages) =
@@ -312,20 +324,7 @@ async fn sync_time(config: &BenchConfig) -> anyhow::Result<SyncRow> {
 
 /// The gateway binary with a catalog of `tools` tools: start-up, RSS, RSS under load.
 async fn process(config: &BenchConfig, tools: usize) -> anyhow::Result<ProcessRow> {
-    let upstream = upstream::spawn(&UpstreamOptions {
-        tools,
-        schema_properties: config.schema_properties,
-        page_size: config.sync_page_size,
-        sessions: true,
-    })
-    .await?;
-    let runtime = gateway::runtime_config(vec![gateway::target(
-        "up",
-        &upstream.url,
-        UpstreamProtocol::Auto,
-        60,
-    )]);
-    let catalogs = gateway::sync_all(&runtime).await?;
+    let (_upstream, runtime, catalogs) = synced_upstream(config, tools, "up").await?;
     let dir = config.work_dir.join(format!("gateway-{tools}"));
     gateway::write_config_dir(&dir, &runtime, &catalogs, gateway::SESSION_KEY)?;
     let port = gateway::free_port()?;

@@ -329,18 +329,6 @@ pub fn deleting(
     next
 }
 
-/// A failure found before any sync could start (missing Gateway or Secret, bad spec).
-pub fn blocked(
-    current: &GatewayTargetStatus,
-    kind: SyncKind,
-    failure_reason: &str,
-    message: &str,
-    generation: Option<i64>,
-    now: &Time,
-) -> GatewayTargetStatus {
-    sync_failed(current, kind, failure_reason, message, generation, now)
-}
-
 /// The Gateway's status from what was rendered and the Deployment's status.
 #[allow(clippy::too_many_arguments)]
 pub fn gateway_status(

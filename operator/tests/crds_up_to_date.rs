@@ -25,6 +25,15 @@ fn committed_crds_match_the_rust_types() {
     }
 }
 
+fn printer_columns(crd: &serde_json::Value) -> Vec<&str> {
+    crd["spec"]["versions"][0]["additionalPrinterColumns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect()
+}
+
 #[test]
 fn crds_carry_short_names_categories_status_and_printer_columns() {
     use kube::CustomResourceExt;
@@ -33,14 +42,8 @@ fn crds_carry_short_names_categories_status_and_printer_columns() {
     assert_eq!(target["spec"]["names"]["shortNames"][0], "mcpgt");
     assert_eq!(target["spec"]["names"]["categories"][0], "switchboard");
     assert!(target["spec"]["versions"][0]["subresources"]["status"].is_object());
-    let columns: Vec<&str> = target["spec"]["versions"][0]["additionalPrinterColumns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        columns,
+        printer_columns(&target),
         [
             "Gateway",
             "Status",
@@ -53,12 +56,7 @@ fn crds_carry_short_names_categories_status_and_printer_columns() {
     );
     let gateway = serde_json::to_value(Gateway::crd()).unwrap();
     assert_eq!(gateway["spec"]["names"]["shortNames"][0], "mcpgw");
-    let columns: Vec<&str> = gateway["spec"]["versions"][0]["additionalPrinterColumns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let columns = printer_columns(&gateway);
     assert_eq!(
         columns,
         ["Endpoint", "Targets", "Tools", "Ready", "Search", "Age"]

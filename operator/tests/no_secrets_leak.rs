@@ -7,10 +7,6 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
 use common::*;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
@@ -56,40 +52,23 @@ async fn everything_but_secrets(client: &kube::Client) -> String {
 
 #[tokio::test]
 async fn no_credential_reaches_config_maps_status_or_events() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut upstream = Command::new(python())
-        .arg(repo().join("tests/fixtures/auth_protected_server.py"))
-        .args(["--port", &port.to_string(), "--auth", "api-key-header"])
-        .env("AUTH_PROTECTED_SECRET", GOOD_KEY)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the FastMCP fixture");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the fixture did not listen within 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let url = format!("http://127.0.0.1:{port}/mcp");
+    let upstream = Upstream::fixture(
+        "auth_protected_server.py",
+        &["--auth", "api-key-header"],
+        &[("AUTH_PROTECTED_SECRET", GOOD_KEY)],
+    );
     let w = world(vec![
         gateway_yaml("shop", ""),
         target_yaml(
             "vault",
             "shop",
-            &url,
+            &upstream.url,
             &CREDENTIALS.replace("SECRET", "good-key"),
         ),
         target_yaml(
             "intruder",
             "shop",
-            &url,
+            &upstream.url,
             &CREDENTIALS.replace("SECRET", "wrong-key"),
         ),
         secret("good-key", GOOD_KEY),
@@ -122,6 +101,5 @@ async fn no_credential_reaches_config_maps_status_or_events() {
             "a credential value leaked into an object:\n{dump}"
         );
     }
-    let _ = upstream.kill();
-    let _ = upstream.wait();
+    drop(upstream);
 }

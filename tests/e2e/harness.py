@@ -445,6 +445,26 @@ def write_session_key(path: Path) -> Path:
 
 # --- MCP clients ---------------------------------------------------------------
 
+class MemoryTokens:
+    """Token storage for the SDK's OAuth client providers, kept in memory for one test."""
+
+    def __init__(self):
+        self.tokens = None
+        self.client = None
+
+    async def get_tokens(self):
+        return self.tokens
+
+    async def set_tokens(self, tokens):
+        self.tokens = tokens
+
+    async def get_client_info(self):
+        return self.client
+
+    async def set_client_info(self, client):
+        self.client = client
+
+
 def run(coro: Any, timeout: float = 60) -> Any:
     """Run one async client interaction with a hard deadline."""
     return asyncio.run(asyncio.wait_for(coro, timeout))

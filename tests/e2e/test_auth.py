@@ -15,8 +15,8 @@ from typing import Any
 import httpx2
 import pytest
 from harness import (
-    SUMMARIES, connect, gateway_doc, http_client, legacy_handshake, legacy_headers, list_all,
-    modern_request, rpc_body, run, secret_doc, target_doc, text_of, wait_until,
+    SUMMARIES, MemoryTokens, connect, gateway_doc, http_client, legacy_handshake, legacy_headers,
+    list_all, modern_request, rpc_body, run, secret_doc, target_doc, text_of, wait_until,
 )
 from mcp import Client
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
@@ -391,24 +391,6 @@ def test_sdk_client_without_token_is_refused(gw, mode):
         run(scenario(), timeout=30)
     wait_until(lambda: sum('rejection="missing_token"' in line for line in gw.stderr_lines)
                > refused_before, 10, "the gateway to log the refusal")
-
-
-class MemoryTokens:
-    def __init__(self):
-        self.tokens = None
-        self.client = None
-
-    async def get_tokens(self):
-        return self.tokens
-
-    async def set_tokens(self, tokens):
-        self.tokens = tokens
-
-    async def get_client_info(self):
-        return self.client
-
-    async def set_client_info(self, client):
-        self.client = client
 
 
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])

@@ -20,8 +20,8 @@ from typing import Any
 import httpx2
 import pytest
 from harness import (
-    SUMMARIES, free_port, gateway_doc, legacy_handshake, legacy_headers, modern_request, run,
-    secret_doc, target_doc,
+    SUMMARIES, MemoryTokens, free_port, gateway_doc, legacy_handshake, legacy_headers,
+    modern_request, run, secret_doc, target_doc,
 )
 from mcp import Client
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
@@ -126,24 +126,6 @@ def static_targets(vaults: dict[str, Any], secret: str = "vault-creds", suffix: 
     ]
 
 
-class Tokens:
-    def __init__(self):
-        self.tokens = None
-        self.client = None
-
-    async def get_tokens(self):
-        return self.tokens
-
-    async def set_tokens(self, tokens):
-        self.tokens = tokens
-
-    async def get_client_info(self):
-        return self.client
-
-    async def set_client_info(self, client):
-        self.client = client
-
-
 def tool_workload(rec: Recorder, url: str, headers: dict[str, str], prefixes: list[str]) -> None:
     for prefix in prefixes:
         for name, arguments in [("echo", {"text": prefix}), ("whoami", {}),
@@ -229,7 +211,7 @@ def test_no_secret_in_any_output(launcher, log_level):
 
     # The SDK's own OAuth flow (client secret → token → calls), both eras, and legacy SSE.
     async def sdk(mode: str):
-        storage = Tokens()
+        storage = MemoryTokens()
         provider = ClientCredentialsOAuthProvider(server_url=gw_a.url, storage=storage,
                                                   client_id=AGENT_ID, client_secret=AGENT_SECRET,
                                                   scope="mcp:tools", issuer=idp.issuer)

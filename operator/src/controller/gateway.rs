@@ -2,7 +2,6 @@
 //! projected volume of config, catalogs and credential Secrets), Service, PDB, status.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
@@ -15,7 +14,10 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use serde_json::json;
 
-use super::{Context, Error, ToolEmbedder, apply, catalog_maps, routes, served, targets_of};
+use super::{
+    Context, Error, ToolEmbedder, apply, catalog_maps, guard_name, reconcile_guarded, routes,
+    served, targets_of,
+};
 use crate::crd::{Gateway, GatewayStatus, phase};
 use crate::render::FIELD_MANAGER;
 use crate::render::catalog::StoredCatalog;
@@ -30,64 +32,17 @@ use switchboard_gateway::routes::{Listed, RouteTable};
 
 pub const CONTROLLER: &str = "gateway";
 
+/// Entry point for the Controller (see [`reconcile_guarded`]).
 #[tracing::instrument(skip_all, fields(gateway = %guard_name(&guard)))]
 pub async fn reconcile(
     guard: Arc<DeserializeGuard<Gateway>>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    let gateway = match &guard.0 {
-        Ok(gateway) => gateway.clone(),
-        Err(invalid) => {
-            tracing::warn!(error = %invalid.error, "malformed Gateway");
-            if ctx.is_leader() {
-                let mut stub = Gateway::new(
-                    &invalid.metadata.name.clone().unwrap_or_default(),
-                    Default::default(),
-                );
-                stub.metadata = invalid.metadata.clone();
-                ctx.event(
-                    &stub,
-                    EventType::Warning,
-                    "InvalidObject",
-                    "Validate",
-                    format!(
-                        "cannot read it: {}; fix it and apply it again",
-                        invalid.error
-                    ),
-                )
-                .await;
-            }
-            return Ok(Action::await_change());
-        }
-    };
-    if !ctx.is_leader() {
-        return Ok(Action::await_change());
-    }
-    let started = Instant::now();
-    let result = reconcile_gateway(&gateway, &ctx).await;
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(error) => error.metric_label(),
-    };
-    ctx.metrics
-        .reconciled(CONTROLLER, outcome, started.elapsed());
-    result
-}
-
-fn guard_name(guard: &DeserializeGuard<Gateway>) -> String {
-    match &guard.0 {
-        Ok(g) => g.name_any(),
-        Err(invalid) => invalid.metadata.name.clone().unwrap_or_default(),
-    }
-}
-
-pub fn error_policy(
-    _guard: Arc<DeserializeGuard<Gateway>>,
-    error: &Error,
-    _ctx: Arc<Context>,
-) -> Action {
-    tracing::warn!(%error, "reconcile failed; retrying");
-    Action::requeue(Duration::from_secs(5))
+    let shared = ctx.clone();
+    reconcile_guarded(&guard, &ctx, CONTROLLER, |gateway| async move {
+        reconcile_gateway(&gateway, &shared).await
+    })
+    .await
 }
 
 /// One reconcile of one Gateway. Public for the reconciler tests.

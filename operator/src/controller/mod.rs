@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::core::DeserializeGuard;
+use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Client, Resource, ResourceExt};
 use serde::Serialize;
@@ -211,6 +213,72 @@ impl Context {
             tracing::warn!(%error, reason, "cannot publish event");
         }
     }
+}
+
+/// The front both Controllers share: a malformed object gets a Warning Event and waits
+/// for a fix, followers wait, and the leader's reconcile is metered under `controller`.
+pub(crate) async fn reconcile_guarded<K, Fut>(
+    guard: &DeserializeGuard<K>,
+    ctx: &Context,
+    controller: &'static str,
+    reconcile: impl FnOnce(K) -> Fut,
+) -> Result<Action, Error>
+where
+    K: Resource<DynamicType = ()> + Default + Clone,
+    Fut: std::future::Future<Output = Result<Action, Error>>,
+{
+    let object = match &guard.0 {
+        Ok(object) => object.clone(),
+        Err(invalid) => {
+            tracing::warn!(error = %invalid.error, kind = %K::kind(&()), "malformed object");
+            if ctx.is_leader() {
+                let mut stub = K::default();
+                *stub.meta_mut() = invalid.metadata.clone();
+                ctx.event(
+                    &stub,
+                    EventType::Warning,
+                    "InvalidObject",
+                    "Validate",
+                    format!(
+                        "cannot read it: {}; fix it and apply it again",
+                        invalid.error
+                    ),
+                )
+                .await;
+            }
+            return Ok(Action::await_change());
+        }
+    };
+    if !ctx.is_leader() {
+        return Ok(Action::await_change());
+    }
+    let started = std::time::Instant::now();
+    let result = reconcile(object).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(error) => error.metric_label(),
+    };
+    ctx.metrics
+        .reconciled(controller, outcome, started.elapsed());
+    result
+}
+
+/// The object's name, readable or not (for log spans).
+pub(crate) fn guard_name<K: Resource>(guard: &DeserializeGuard<K>) -> String {
+    match &guard.0 {
+        Ok(object) => object.meta().name.clone().unwrap_or_default(),
+        Err(invalid) => invalid.metadata.name.clone().unwrap_or_default(),
+    }
+}
+
+/// API errors: retry with a short backoff.
+pub fn error_policy<K>(
+    _guard: Arc<DeserializeGuard<K>>,
+    error: &Error,
+    _ctx: Arc<Context>,
+) -> Action {
+    tracing::warn!(%error, "reconcile failed; retrying");
+    Action::requeue(Duration::from_secs(5))
 }
 
 pub(crate) fn truncate(mut text: String, max: usize) -> String {

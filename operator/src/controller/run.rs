@@ -23,7 +23,7 @@ use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
 use kube_lease_manager::LeaseManagerBuilder;
 
-use super::{Context, Options, gateway, target};
+use super::{Context, Options, error_policy, gateway, target};
 use crate::crd::{Gateway, GatewayTarget};
 use crate::metrics::Metrics;
 use crate::render::labels;
@@ -194,7 +194,7 @@ pub async fn run(
         .with_config(
             kube::runtime::controller::Config::default().concurrency(run.max_concurrent_reconciles),
         )
-        .run(target::reconcile, target::error_policy, ctx.clone())
+        .run(target::reconcile, error_policy, ctx.clone())
         .for_each(|result| async move {
             if let Err(error) = result {
                 tracing::debug!(%error, "target reconcile");
@@ -244,7 +244,7 @@ pub async fn run(
         .with_config(
             kube::runtime::controller::Config::default().concurrency(run.max_concurrent_reconciles),
         )
-        .run(gateway::reconcile, gateway::error_policy, ctx.clone())
+        .run(gateway::reconcile, error_policy, ctx.clone())
         .for_each(|result| async move {
             if let Err(error) = result {
                 tracing::debug!(%error, "gateway reconcile");

@@ -18,8 +18,8 @@ use switchboard_gateway::sync::sync_target;
 use switchboard_gateway::upstream::UpstreamClient;
 
 use super::{
-    Context, Error, ToolEmbedder, apply, catalog_maps, created_at, key_of, routes, secret_refs,
-    served, targets_of,
+    Context, Error, ToolEmbedder, apply, catalog_maps, created_at, guard_name, key_of,
+    reconcile_guarded, routes, secret_refs, served, targets_of,
 };
 use crate::crd::{Gateway, GatewayTarget, GatewayTargetStatus, SecretKeyRef, phase};
 use crate::manifests::{gateway_settings, target_settings};
@@ -31,66 +31,17 @@ use switchboard_gateway::secrets::MemorySecretSource;
 
 pub const CONTROLLER: &str = "target";
 
-/// Entry point for the Controller: malformed objects get an Event and wait for a fix.
+/// Entry point for the Controller (see [`reconcile_guarded`]).
 #[tracing::instrument(skip_all, fields(target = %guard_name(&guard)))]
 pub async fn reconcile(
     guard: Arc<DeserializeGuard<GatewayTarget>>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
-    let target = match &guard.0 {
-        Ok(target) => target.clone(),
-        Err(invalid) => {
-            tracing::warn!(error = %invalid.error, "malformed GatewayTarget");
-            if ctx.is_leader() {
-                let mut stub = GatewayTarget::new(
-                    &invalid.metadata.name.clone().unwrap_or_default(),
-                    Default::default(),
-                );
-                stub.metadata = invalid.metadata.clone();
-                ctx.event(
-                    &stub,
-                    EventType::Warning,
-                    "InvalidObject",
-                    "Validate",
-                    format!(
-                        "cannot read it: {}; fix it and apply it again",
-                        invalid.error
-                    ),
-                )
-                .await;
-            }
-            return Ok(Action::await_change());
-        }
-    };
-    if !ctx.is_leader() {
-        return Ok(Action::await_change());
-    }
-    let started = Instant::now();
-    let result = reconcile_target(&target, &ctx).await;
-    let outcome = match &result {
-        Ok(_) => "ok",
-        Err(error) => error.metric_label(),
-    };
-    ctx.metrics
-        .reconciled(CONTROLLER, outcome, started.elapsed());
-    result
-}
-
-fn guard_name(guard: &DeserializeGuard<GatewayTarget>) -> String {
-    match &guard.0 {
-        Ok(t) => t.name_any(),
-        Err(invalid) => invalid.metadata.name.clone().unwrap_or_default(),
-    }
-}
-
-/// API errors: retry with a short backoff.
-pub fn error_policy(
-    _guard: Arc<DeserializeGuard<GatewayTarget>>,
-    error: &Error,
-    _ctx: Arc<Context>,
-) -> Action {
-    tracing::warn!(%error, "reconcile failed; retrying");
-    Action::requeue(Duration::from_secs(5))
+    let shared = ctx.clone();
+    reconcile_guarded(&guard, &ctx, CONTROLLER, |target| async move {
+        reconcile_target(&target, &shared).await
+    })
+    .await
 }
 
 /// One reconcile of one target. Public for the reconciler tests.
@@ -130,7 +81,8 @@ pub async fn reconcile_target(target: &GatewayTarget, ctx: &Context) -> Result<A
         let message = format!(
             "Gateway {gateway_name:?} not found in namespace {namespace}: create it or fix spec.gatewayRef"
         );
-        let next = status::blocked(
+        // Found before any sync could start: the same states as a failed sync.
+        let next = status::sync_failed(
             &current,
             kind,
             reason::GATEWAY_NOT_FOUND,

@@ -62,18 +62,22 @@ pub fn catalog_config_maps(
         }
         let shrunk = budget * (CONFIG_MAP_LIMIT * 9 / 10) / largest;
         if shrunk >= budget || shrunk < 4096 {
-            let tool = catalog
-                .tools
-                .first()
-                .map(|t| t.upstream_name.clone())
-                .unwrap_or_default();
-            return Err(RenderError::TooLarge {
-                tool,
-                bytes: largest,
-                limit: CONFIG_MAP_LIMIT,
-            });
+            return Err(too_large(catalog, largest));
         }
         budget = shrunk;
+    }
+}
+
+/// A catalog (or shard) of `bytes` that no ConfigMap can hold, named by its first tool.
+fn too_large(catalog: &TargetCatalog, bytes: usize) -> RenderError {
+    RenderError::TooLarge {
+        tool: catalog
+            .tools
+            .first()
+            .map(|t| t.upstream_name.clone())
+            .unwrap_or_default(),
+        bytes,
+        limit: CONFIG_MAP_LIMIT,
     }
 }
 
@@ -96,16 +100,7 @@ fn render_shards(
             source,
         })?;
         if json.len() + settings_json.len() >= CONFIG_MAP_LIMIT {
-            let tool = shard
-                .tools
-                .first()
-                .map(|t| t.upstream_name.clone())
-                .unwrap_or_default();
-            return Err(RenderError::TooLarge {
-                tool,
-                bytes: json.len(),
-                limit: CONFIG_MAP_LIMIT,
-            });
+            return Err(too_large(shard, json.len()));
         }
         let mut data = BTreeMap::from([(CATALOG_KEY.to_owned(), json)]);
         if index == 0 {

@@ -55,17 +55,24 @@ pub struct Upstream {
 }
 
 impl Upstream {
+    /// tests/fixtures/operator_upstream.py with `args`.
     pub fn start(args: &[&str]) -> Self {
+        Self::fixture("operator_upstream.py", args, &[])
+    }
+
+    /// Any FastMCP fixture of tests/fixtures that takes `--port`.
+    pub fn fixture(script: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let child = Command::new(python())
-            .arg(repo().join("tests/fixtures/operator_upstream.py"))
+            .arg(repo().join("tests/fixtures").join(script))
             .arg("--port")
             .arg(port.to_string())
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
